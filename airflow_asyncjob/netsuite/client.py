@@ -1,0 +1,359 @@
+"""The NetSuite SOAP client: zeep over the compact schema we ship, token-based auth, typed errors.
+
+One zeep client is built per process per (endpoint version, service URL) and reused by every
+call; every HTTP request gets a fresh tokenPassport (new nonce, timestamp and signature), retries
+included. Transient failures are retried with tenacity (exponential backoff with full jitter,
+bounded attempts and total time). Imports nothing from Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from importlib import resources
+from io import BytesIO
+from typing import Any
+
+import requests
+import tenacity
+import zeep
+import zeep.exceptions
+from lxml import etree
+
+from airflow_asyncjob.netsuite import auth, endpoints
+from airflow_asyncjob.netsuite.faults import (
+    ConfigurationError,
+    NetSuiteError,
+    NetSuiteResponseError,
+    NetSuiteTransportError,
+    excerpt,
+    make_fault,
+)
+from airflow_asyncjob.netsuite.models import (
+    AsyncJobStatus,
+    AsyncResultPage,
+    parse_async_result,
+    parse_async_status,
+)
+
+log = logging.getLogger(__name__)
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How transient failures are retried.
+
+    Attributes:
+        max_attempts: attempts in all, the first included (>= 1).
+        max_delay: seconds after the first attempt past which no new attempt starts.
+        initial_wait: seconds; the backoff's first upper bound (doubles per attempt, full jitter).
+        max_wait: seconds; the largest single wait.
+    """
+
+    max_attempts: int = 5
+    max_delay: float = 120.0
+    initial_wait: float = 1.0
+    max_wait: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1 or self.max_delay < 0 or self.initial_wait < 0 or self.max_wait < 0:
+            raise ConfigurationError(
+                f"invalid retry policy {self}: max_attempts must be >= 1 and the times >= 0 seconds."
+            )
+
+
+def _is_transient(error: BaseException) -> bool:
+    return isinstance(error, NetSuiteError) and error.transient
+
+
+@lru_cache(maxsize=8)
+def compact_wsdl(endpoint_version: str) -> bytes:
+    """The shipped compact WSDL rendered for ``endpoint_version`` (namespaces ``..._<V>...``)."""
+    version = endpoints.validate_endpoint_version(endpoint_version)
+    template = resources.files("airflow_asyncjob.netsuite.schema").joinpath("netsuite.wsdl").read_text()
+    return template.replace("ENDPOINT_VERSION", version).encode()
+
+
+class _HttpError(Exception):
+    """Raised by the transport for an HTTP answer that is not a SOAP envelope."""
+
+    def __init__(self, status: int, content: bytes, content_type: str) -> None:
+        super().__init__(status)
+        self.status = status
+        self.content = content
+        self.content_type = content_type
+
+
+class _Transport(zeep.Transport):
+    """zeep's requests transport, refusing non-SOAP answers before zeep quotes them whole."""
+
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
+        response = super().post(address, message, headers)
+        if response.status_code != 200 and b"Envelope" not in response.content[:2048]:
+            raise _HttpError(
+                response.status_code, response.content, response.headers.get("Content-Type", "")
+            )
+        return response
+
+
+_ZEEP_SETTINGS = zeep.Settings(
+    strict=False,  # unknown extra elements in answers are ignored rather than fatal
+    xml_huge_tree=False,
+    forbid_dtd=True,
+    forbid_entities=True,
+    forbid_external=True,
+)
+
+_clients: dict[tuple[str, str, float], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def zeep_service(endpoint_version: str, url: str, timeout: float) -> Any:
+    """The process-wide zeep service proxy for (endpoint version, service URL, timeout).
+
+    Built from the shipped schema on first use (no WSDL download), then reused.
+    """
+    key = (endpoint_version, url, timeout)
+    service = _clients.get(key)
+    if service is None:
+        with _clients_lock:
+            service = _clients.get(key)
+            if service is None:
+                transport = _Transport(timeout=timeout, operation_timeout=timeout)
+                document = zeep.wsdl.Document(
+                    BytesIO(compact_wsdl(endpoint_version)), transport, settings=_ZEEP_SETTINGS
+                )
+                client = zeep.Client(document, transport=transport, settings=_ZEEP_SETTINGS)
+                binding = f"{{{endpoints.namespaces(endpoint_version).wsdl}}}NetSuiteBinding"
+                service = client.create_service(binding, url)
+                _clients[key] = service
+    return service
+
+
+def _fault_detail(detail: Any) -> tuple[str, str, str] | None:
+    """(fault type, code, message) from a SOAP fault's ``detail``, or None without a NetSuite one."""
+    if detail is None:
+        return None
+    for child in detail:
+        if not isinstance(child.tag, str):
+            continue
+        qname = etree.QName(child)
+        if not (qname.namespace or "").startswith("urn:faults_"):
+            continue  # Axis adds ns1:hostname beside the fault element
+        code = child.findtext(f"{{{qname.namespace}}}code") or ""
+        message = child.findtext(f"{{{qname.namespace}}}message") or ""
+        local = qname.localname
+        return local[:1].upper() + local[1:], code.strip(), message.strip()
+    return None
+
+
+def _translate(error: Exception, operation: str, job_id: str | None) -> NetSuiteError:
+    """Any failure of one zeep call -> the typed NetSuiteError a user can act on."""
+    context = {"operation": operation, "job_id": job_id}
+    if isinstance(error, NetSuiteError):
+        return error
+    if isinstance(error, zeep.exceptions.Fault):
+        parsed = _fault_detail(error.detail)
+        if parsed:
+            fault_type, code, message = parsed
+            return make_fault(
+                fault_type=fault_type, code=code, netsuite_message=message, http_status=500, **context
+            )
+        return make_fault(
+            fault_type="SoapFault",
+            code=str(error.code or "UNKNOWN"),
+            netsuite_message=str(error.message or ""),
+            http_status=500,
+            **context,
+        )
+    if isinstance(error, _HttpError):
+        return _http_error(error.status, error.content, **context)
+    if isinstance(error, zeep.exceptions.TransportError):
+        return _http_error(error.status_code, error.content, **context)
+    if isinstance(error, (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden)):
+        return NetSuiteResponseError(
+            "the answer declares a DTD or entities, which are refused (never resolved).", **context
+        )
+    if isinstance(error, requests.Timeout):
+        return NetSuiteTransportError(
+            f"no answer within the time-out ({type(error).__name__}).",
+            transient=True,
+            hint="NetSuite or the network is slow; raise the request time-out if this persists.",
+            **context,
+        )
+    if isinstance(error, requests.ConnectionError):
+        return NetSuiteTransportError(
+            f"connection failed: {excerpt(str(error))}",
+            transient=True,
+            hint="Check the account id (it sets the host) or the connection's base URL, and the network.",
+            **context,
+        )
+    if isinstance(error, (zeep.exceptions.Error, etree.LxmlError, ValueError, TypeError)):
+        return NetSuiteResponseError(f"the answer could not be read: {excerpt(str(error))}", **context)
+    return NetSuiteResponseError(f"unexpected {type(error).__name__}: {excerpt(str(error))}", **context)
+
+
+def _http_error(status: int | None, content: bytes | None, **context: Any) -> NetSuiteTransportError:
+    body = content or b""
+    is_html = b"<html" in body[:512].lower() or b"<!doctype html" in body[:512].lower()
+    if status == 404:
+        return NetSuiteTransportError(
+            f"HTTP 404 from the service URL: {excerpt(body) or 'empty body'}",
+            http_status=404,
+            transient=False,
+            hint="Check the account id, the connection's base URL and the endpoint_version.",
+            **context,
+        )
+    transient = (status is not None and status >= 500) or is_html
+    kind = "an HTML page" if is_html else ("an empty body" if not body else "a body that is not SOAP")
+    return NetSuiteTransportError(
+        f"HTTP {status} with {kind} instead of a SOAP answer: {excerpt(body)}",
+        http_status=status,
+        transient=transient,
+        hint=(
+            "NetSuite may be in maintenance or a proxy answered; it is retried."
+            if transient
+            else "Check the connection's base URL and any proxy in between."
+        ),
+        **context,
+    )
+
+
+class NetSuiteClient:
+    """Authenticated NetSuite SOAP calls for one account and endpoint version.
+
+    Args:
+        credentials: the TBA credentials (account id already normalised).
+        endpoint_version: e.g. ``"2025_2"``; sets the namespaces and the service path.
+        base_url: replaces ``https://<account host>.suitetalk.api.netsuite.com`` (emulator, proxy).
+        timeout: seconds for one HTTP request (connect and read).
+        retry: the RetryPolicy for transient failures.
+
+    Every method raises a NetSuiteError subclass (see faults.py) and nothing else.
+    """
+
+    def __init__(
+        self,
+        credentials: auth.TokenCredentials,
+        *,
+        endpoint_version: str = endpoints.DEFAULT_ENDPOINT_VERSION,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
+        self.url = endpoints.service_url(credentials.account, self.endpoint_version, base_url)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+
+    def __repr__(self) -> str:
+        return f"NetSuiteClient(account={self.credentials.account}, url={self.url!r})"
+
+    # -- operations ---------------------------------------------------------------------------
+
+    def check_async_status(self, job_id: str) -> AsyncJobStatus:
+        """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""
+        job_id = _require_job_id(job_id)
+        answer = self._call("checkAsyncStatus", job_id, jobId=job_id)
+        return parse_async_status(answer, requested_job_id=job_id)
+
+    def get_async_result(self, job_id: str, page_index: int = 1) -> AsyncResultPage:
+        """getAsyncResult(jobId, pageIndex) -> one AsyncResultPage (pageIndex is 1-based).
+
+        NetSuite allows 20 calls per job within 30 days; each call here is one of them.
+        """
+        job_id = _require_job_id(job_id)
+        if isinstance(page_index, bool) or not isinstance(page_index, int) or page_index < 1:
+            raise ConfigurationError(
+                f"page_index must be an integer >= 1 (pages are 1-based), got {page_index!r}."
+            )
+        answer = self._call("getAsyncResult", job_id, jobId=job_id, pageIndex=page_index)
+        return parse_async_result(answer, job_id=job_id, page_index=page_index)
+
+    def get_server_time(self) -> datetime:
+        """getServerTime -> NetSuite's clock (a cheap authenticated call)."""
+        answer = self._call("getServerTime", None)
+        result = answer["getServerTimeResult"] if answer is not None else None
+        server_time = getattr(result, "serverTime", None)
+        if server_time is None:
+            raise NetSuiteResponseError("getServerTimeResult has no serverTime.", operation="getServerTime")
+        return server_time
+
+    def submit(self, operation: str, **body: Any) -> AsyncJobStatus:
+        """Call an ``async*`` submit operation (asyncAddList, ..., asyncSearch) with zeep values.
+
+        Returns the AsyncStatusResponse: the new job's id and its first status (usually pending).
+        """
+        if operation not in SUBMIT_OPERATIONS:
+            raise ConfigurationError(
+                f"{operation!r} is not an async submit operation; use one of {', '.join(SUBMIT_OPERATIONS)}."
+            )
+        answer = self._call(operation, None, **body)
+        return parse_async_status(answer, requested_job_id="")
+
+    def create_type(self, type_name: str, **values: Any) -> Any:
+        """A zeep value of a schema type by local name in the core or messages namespace."""
+        service = zeep_service(self.endpoint_version, self.url, self.timeout)
+        ns = endpoints.namespaces(self.endpoint_version)
+        for namespace in (ns.core, ns.messages):
+            try:
+                cls = service._binding.wsdl.types.get_type(f"{{{namespace}}}{type_name}")
+            except zeep.exceptions.LookupError:
+                continue
+            return cls(**values)
+        raise ConfigurationError(f"the shipped schema has no type {type_name!r}.")
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _call(self, operation: str, job_id: str | None, **body: Any) -> Any:
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(_is_transient),
+            stop=tenacity.stop_after_attempt(self.retry.max_attempts)
+            | tenacity.stop_after_delay(self.retry.max_delay),
+            wait=tenacity.wait_random_exponential(multiplier=self.retry.initial_wait, max=self.retry.max_wait),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        return retrying(self._attempt, operation, job_id, body)
+
+    def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:
+        service = zeep_service(self.endpoint_version, self.url, self.timeout)
+        # A fresh passport on every attempt: NetSuite rejects a reused nonce.
+        headers = {"tokenPassport": auth.token_passport(self.credentials)}
+        try:
+            return getattr(service, operation)(**body, _soapheaders=headers)
+        except Exception as error:  # every failure leaves as a typed NetSuiteError
+            raise _translate(error, operation, job_id) from None
+
+
+SUBMIT_OPERATIONS = (
+    "asyncAddList",
+    "asyncUpdateList",
+    "asyncUpsertList",
+    "asyncDeleteList",
+    "asyncGetList",
+    "asyncInitializeList",
+    "asyncSearch",
+)
+
+
+def _require_job_id(job_id: Any) -> str:
+    value = job_id.strip() if isinstance(job_id, str) else ""
+    if not value:
+        raise ConfigurationError(
+            f"job_id must be a non-empty string (NetSuite's jobId from an async* call), got {job_id!r}."
+        )
+    return value
+
+
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("%s; attempt %d failed, retrying in %.1f s", error, state.attempt_number, wait)
+

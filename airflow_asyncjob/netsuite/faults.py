@@ -1,0 +1,228 @@
+"""Typed errors for everything a NetSuite SOAP call can end in, and which of them are transient.
+
+Sources: schema ``platformFaults`` types (platform.faults.xsd: SoapFault with ``code`` and
+``message``; FaultCodeType in platform.faultTypes.xsd), NetSuite Help Center "SOAP Fault Status
+Codes" and "SOAP Web Services Governance Overview" (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD:
+retry after a period). Codes outside the schema's enumeration occur in real answers, so any
+string is accepted as a code.
+"""
+
+from __future__ import annotations
+
+EXCERPT_LENGTH = 200
+"""At most this many characters of a response body are quoted in an error message."""
+
+TRANSIENT_FAULT_CODES = frozenset(
+    {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "ACCT_TEMP_UNAVAILABLE", "UNEXPECTED_ERROR"}
+)
+CONCURRENCY_FAULT_CODES = frozenset({"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD"})
+INVALID_JOB_ID_CODES = frozenset({"INVALID_JOB_ID", "INVALID_JOBID"})
+"""INVALID_JOBID in the Help Center's prose, INVALID_JOB_ID in the schema: both are matched."""
+UNSUPPORTED_VERSION_CODES = frozenset({"UNSUPPORTED_WS_VERSION", "INVALID_WS_VERSION"})
+
+
+def excerpt(body: bytes | str | None, limit: int = EXCERPT_LENGTH) -> str:
+    """A short, single-line excerpt of a response body for an error message."""
+    if body is None:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
+
+
+class NetSuiteError(Exception):
+    """Base of every error this package raises for a NetSuite call.
+
+    Attributes:
+        operation: the SOAP operation (``checkAsyncStatus``, ...), when known.
+        job_id: the async job id the call was about, when there is one.
+        hint: what to check, in a sentence.
+        transient: True when a retry may succeed (concurrency limit, maintenance, 5xx, network).
+    """
+
+    transient = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str | None = None,
+        job_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.operation = operation
+        self.job_id = job_id
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.operation:
+            where.append(self.operation)
+        if self.job_id:
+            where.append(f"job {self.job_id}")
+        text = f"{' for '.join(where)}: {self.message}" if where else self.message
+        return f"{text} {self.hint}" if self.hint else text
+
+    def __reduce__(self):  # keep keyword attributes through pickling (Airflow, multiprocessing)
+        return (_rebuild, (type(self), self.__dict__))
+
+
+def _rebuild(cls: type[NetSuiteError], state: dict) -> NetSuiteError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, error._render())
+    return error
+
+
+class ConfigurationError(NetSuiteError, ValueError):
+    """The connection or an argument is malformed (account id, endpoint version, credentials)."""
+
+
+class NetSuiteFault(NetSuiteError):
+    """NetSuite answered with a SOAP fault.
+
+    Attributes:
+        fault_type: the detail element's type, e.g. ``ExceededConcurrentRequestLimitFault``.
+        code: NetSuite's fault code (any string; the schema's FaultCodeType is not exhaustive).
+        netsuite_message: NetSuite's own message text.
+        http_status: the HTTP status of the answer (500 for SOAP 1.1 faults).
+    """
+
+    def __init__(
+        self,
+        *,
+        fault_type: str,
+        code: str,
+        netsuite_message: str,
+        http_status: int | None = None,
+        operation: str | None = None,
+        job_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.fault_type = fault_type
+        self.code = code
+        self.netsuite_message = netsuite_message
+        self.http_status = http_status
+        super().__init__(
+            f"NetSuite fault {fault_type} {code}: {excerpt(netsuite_message)}",
+            operation=operation,
+            job_id=job_id,
+            hint=hint,
+        )
+
+    @property
+    def transient(self) -> bool:  # type: ignore[override]
+        return self.code in TRANSIENT_FAULT_CODES
+
+
+class ConcurrencyLimitError(NetSuiteFault):
+    """The account's concurrent request limit was hit (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD).
+
+    Transient: retried with backoff. Source: Help Center "Web Services and RESTlet Concurrency Governance".
+    """
+
+
+class AuthenticationError(NetSuiteFault):
+    """InvalidCredentialsFault / InvalidSessionFault / InvalidAccountFault: the passport was refused."""
+
+
+class PermissionDeniedError(NetSuiteFault):
+    """InsufficientPermissionFault: the token's role lacks a permission."""
+
+
+class InvalidJobIdError(NetSuiteFault):
+    """INVALID_JOB_ID / INVALID_JOBID: unknown job, purged after 30 days, or over 20 getAsyncResult calls."""
+
+
+class UnsupportedVersionError(NetSuiteFault):
+    """InvalidVersionFault / UNSUPPORTED_WS_VERSION: the endpoint version is not served."""
+
+
+class NetSuiteTransportError(NetSuiteError):
+    """No SOAP answer: an HTTP error page, a connection error or a time-out.
+
+    Attributes:
+        http_status: the HTTP status, or None when no answer came.
+        transient: True for 5xx, connection errors and time-outs; False for 4xx (404: wrong URL).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        http_status: int | None = None,
+        transient: bool,
+        operation: str | None = None,
+        job_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.http_status = http_status
+        self.transient = transient  # type: ignore[misc]
+        super().__init__(message, operation=operation, job_id=job_id, hint=hint)
+
+
+class NetSuiteResponseError(NetSuiteError):
+    """An answer that is XML but not what the protocol allows (e.g. a status outside AsyncStatusType)."""
+
+
+_HINTS = {
+    AuthenticationError: (
+        "Check the account id (e.g. 1234567_SB1 for a sandbox), the consumer key/secret and token "
+        "id/secret, that the token belongs to this account, and that this machine's clock is right "
+        "(timestamps must be within 5 minutes of NetSuite's)."
+    ),
+    PermissionDeniedError: (
+        "Give the token's role the 'SOAP Web Services' permission and the permissions on the records "
+        "the job touches (Setup > Users/Roles > Manage Roles)."
+    ),
+    InvalidJobIdError: (
+        "Check the job id: NetSuite purges async jobs after 30 days and allows at most 20 "
+        "getAsyncResult calls per job."
+    ),
+    UnsupportedVersionError: (
+        "Set the connection's endpoint_version to one NetSuite serves (2025_2 is the last SOAP endpoint)."
+    ),
+    ConcurrencyLimitError: (
+        "The account's concurrency limit is shared by all SOAP/REST/RESTlet integrations; "
+        "lower this provider's parallelism or raise the limit with SuiteCloud Plus."
+    ),
+}
+
+
+def fault_class(fault_type: str, code: str) -> type[NetSuiteFault]:
+    """The typed exception for a fault detail element's type and code."""
+    if code in INVALID_JOB_ID_CODES:
+        return InvalidJobIdError
+    if code in CONCURRENCY_FAULT_CODES:
+        return ConcurrencyLimitError
+    if fault_type == "InvalidVersionFault" or code in UNSUPPORTED_VERSION_CODES:
+        return UnsupportedVersionError
+    if fault_type in ("InvalidCredentialsFault", "InvalidSessionFault", "InvalidAccountFault"):
+        return AuthenticationError
+    if fault_type == "InsufficientPermissionFault":
+        return PermissionDeniedError
+    return NetSuiteFault
+
+
+def make_fault(
+    *,
+    fault_type: str,
+    code: str,
+    netsuite_message: str,
+    http_status: int | None = None,
+    operation: str | None = None,
+    job_id: str | None = None,
+) -> NetSuiteFault:
+    """Build the typed exception for a SOAP fault, with the hint for its class."""
+    cls = fault_class(fault_type, code)
+    return cls(
+        fault_type=fault_type,
+        code=code,
+        netsuite_message=netsuite_message,
+        http_status=http_status,
+        operation=operation,
+        job_id=job_id,
+        hint=_HINTS.get(cls),
+    )

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Set up this repository and run its main job or its tests, on any machine with Python 3.10+.
+
+    python3 dev.py example   # the example DAG with `airflow dags test` against the emulator
+    python3 dev.py test      # the whole test suite (extra arguments go to pytest)
+
+The first run creates ``.venv`` and installs the package with its test extras; later runs
+reuse it until pyproject.toml changes. Airflow's state lives in ``.airflow/`` (SQLite).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed-from"
+EXAMPLE_DAG_ID = "example_netsuite_async_job"
+
+
+def bootstrap() -> None:
+    """Create .venv and install the package (editable, with test extras) when needed."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}.")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"Creating {VENV} ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("Installing airflow-provider-asyncjob with its test extras (a few minutes the first time) ...", flush=True)
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]"])
+    STAMP.write_text(wanted)
+
+
+def run(cmd: list[str], **kwargs) -> None:
+    result = subprocess.run(cmd, **kwargs)
+    if result.returncode:
+        sys.exit(result.returncode)
+
+
+def airflow_env() -> dict[str, str]:
+    home = ROOT / ".airflow"
+    home.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW__CORE__UNIT_TEST_MODE="False",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    return env
+
+
+def example(args: list[str]) -> int:
+    """Start the emulator, run the example DAG with `airflow dags test`, stop the emulator."""
+    env = airflow_env()
+    emulator = subprocess.Popen(
+        [str(PYTHON), "-m", "airflow_asyncjob.testing.emulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        base_url = (emulator.stdout.readline() if emulator.stdout else "").strip()
+        if not base_url.startswith("http"):
+            print("The emulator did not start; see its output above.", file=sys.stderr)
+            return 1
+        print(f"NetSuite emulator listening on {base_url}", flush=True)
+        env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = json.dumps(
+            {
+                "conn_type": "netsuite_soap",
+                "host": base_url,
+                "extra": {
+                    "account_id": "1234567_SB1",
+                    "consumer_key": "ck",
+                    "consumer_secret": "cs",
+                    "token_id": "tk",
+                    "token_secret": "ts",
+                    "endpoint_version": "2025_2",
+                },
+            }
+        )
+        subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        return subprocess.run([str(BIN / "airflow"), "dags", "test", EXAMPLE_DAG_ID, *args], env=env).returncode
+    finally:
+        emulator.terminate()
+        try:
+            emulator.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            emulator.kill()
+
+
+def test(args: list[str]) -> int:
+    """Run pytest over tests/ with the venv's interpreter."""
+    return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=airflow_env()).returncode
+
+
+def main() -> int:
+    commands = {"example": example, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        print(__doc__, file=sys.stderr)
+        return 2
+    bootstrap()
+    return commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
