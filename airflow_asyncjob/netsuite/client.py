@@ -37,6 +37,7 @@ from airflow_asyncjob.netsuite.models import (
     AsyncResultPage,
     parse_async_result,
     parse_async_status,
+    parse_server_time,
 )
 
 log = logging.getLogger(__name__)
@@ -278,12 +279,7 @@ class NetSuiteClient:
 
     def get_server_time(self) -> datetime:
         """getServerTime -> NetSuite's clock (a cheap authenticated call)."""
-        answer = self._call("getServerTime", None)
-        result = answer["getServerTimeResult"] if answer is not None else None
-        server_time = getattr(result, "serverTime", None)
-        if server_time is None:
-            raise NetSuiteResponseError("getServerTimeResult has no serverTime.", operation="getServerTime")
-        return server_time
+        return parse_server_time(self._call("getServerTime", None))
 
     def submit(self, operation: str, **body: Any) -> AsyncJobStatus:
         """Call an ``async*`` submit operation (asyncAddList, ..., asyncSearch) with zeep values.
@@ -327,7 +323,7 @@ class NetSuiteClient:
         # A fresh passport on every attempt: NetSuite rejects a reused nonce.
         headers = {"tokenPassport": auth.token_passport(self.credentials)}
         try:
-            return getattr(service, operation)(**body, _soapheaders=headers)
+            return getattr(service, operation)(**body, _soapheaders=headers).body
         except Exception as error:  # every failure leaves as a typed NetSuiteError
             raise _translate(error, operation, job_id) from None
 

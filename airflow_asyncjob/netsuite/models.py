@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
@@ -222,6 +223,15 @@ def parse_async_status(result: Any, *, requested_job_id: str) -> AsyncJobStatus:
         percent_completed=_float(_get(inner, "percentCompleted"), "percentCompleted", job_id),
         est_remaining_duration=_float(_get(inner, "estRemainingDuration"), "estRemainingDuration", job_id),
     )
+
+
+def parse_server_time(response: Any) -> datetime:
+    """GetServerTimeResponse (or its getServerTimeResult) -> NetSuite's clock (aware datetime)."""
+    result = _get(response, "getServerTimeResult", response)
+    server_time = _get(result, "serverTime")
+    if not isinstance(server_time, datetime):
+        raise NetSuiteResponseError("getServerTimeResult has no serverTime.", operation="getServerTime")
+    return server_time
 
 
 def _parse_status(status: Any) -> tuple[bool | None, tuple[StatusDetail, ...]]:
