@@ -119,11 +119,12 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         except NetSuiteError as error:
             return f"{message} getAsyncResult gave no detail: {error}"
         details = list(page.details) + [d for r in page.failed_records for d in r.details]
-        if not details:
+        # NetSuite repeats a job-level error on each record: show each distinct one once.
+        distinct = list(dict.fromkeys(f"{d.code or d.type}: {d.message or ''}".strip() for d in details))
+        if not distinct:
             return message
-        shown = "; ".join(f"{d.code or d.type}: {d.message or ''}".strip() for d in details[:5])
-        more = f" (+{len(details) - 5} more)" if len(details) > 5 else ""
-        return f"{message} NetSuite says: {shown}{more}"
+        more = f" (+{len(distinct) - 5} more)" if len(distinct) > 5 else ""
+        return f"{message} NetSuite says: {'; '.join(distinct[:5])}{more}"
 
     def execute(self, context: Context) -> Any:
         final = super().execute(context)
