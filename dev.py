@@ -11,10 +11,11 @@ reuse it until pyproject.toml changes. Airflow's state lives in ``.airflow/`` (S
 from __future__ import annotations
 
 import hashlib
-import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import venv
 from pathlib import Path
 
@@ -56,7 +57,6 @@ def airflow_env() -> dict[str, str]:
         AIRFLOW_HOME=str(home),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "example_dags"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__CORE__UNIT_TEST_MODE="False",
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
     return env
@@ -72,26 +72,14 @@ def example(args: list[str]) -> int:
         env=env,
     )
     try:
-        base_url = (emulator.stdout.readline() if emulator.stdout else "").strip()
-        if not base_url.startswith("http"):
+        connection = read_emulator_connection(emulator)
+        if connection is None:
             print("The emulator did not start; see its output above.", file=sys.stderr)
             return 1
-        print(f"NetSuite emulator listening on {base_url}", flush=True)
-        env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "netsuite_soap",
-                "host": base_url,
-                "extra": {
-                    "account_id": "1234567_SB1",
-                    "consumer_key": "ck",
-                    "consumer_secret": "cs",
-                    "token_id": "tk",
-                    "token_secret": "ts",
-                    "endpoint_version": "2025_2",
-                },
-            }
-        )
-        subprocess.run([str(BIN / "airflow"), "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = connection
+        # Keep echoing the emulator's output so that a full pipe never blocks it.
+        threading.Thread(target=shutil.copyfileobj, args=(emulator.stdout, sys.stdout), daemon=True).start()
+        run([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
         return subprocess.run([str(BIN / "airflow"), "dags", "test", EXAMPLE_DAG_ID, *args], env=env).returncode
     finally:
         emulator.terminate()
@@ -101,9 +89,19 @@ def example(args: list[str]) -> int:
             emulator.kill()
 
 
+def read_emulator_connection(emulator: subprocess.Popen) -> str | None:
+    """Echo the emulator's banner and return the connection JSON it prints for Airflow."""
+    prefix = "export AIRFLOW_CONN_NETSUITE_DEFAULT="
+    for line in emulator.stdout or ():
+        print(line, end="", flush=True)
+        if line.strip().startswith(prefix):
+            return line.strip()[len(prefix):].strip("'")
+    return None
+
+
 def test(args: list[str]) -> int:
-    """Run pytest over tests/ with the venv's interpreter."""
-    return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT, env=airflow_env()).returncode
+    """Run pytest over tests/ with the venv's interpreter (tests/conftest.py sets up Airflow)."""
+    return subprocess.run([str(PYTHON), "-m", "pytest", *args], cwd=ROOT).returncode
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from airflow.sdk import DAG, Param, task
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("airflow.task")
 
 EXAMPLE_JOB_ID = "ASYNCWEBSERVICES_1234567_SB1_112920261015490000000002_b2c3d4e5"
 

@@ -1,0 +1,129 @@
+"""``python -m airflow_asyncjob.testing.emulator``: serve the emulator until SIGINT/SIGTERM.
+
+The first line of stdout is the base URL (``http://127.0.0.1:PORT``), flushed at once, so a
+parent process can read it; then the credentials it accepts and an Airflow connection for it.
+Logs go to stderr. Every setting has a flag and an environment variable (the flag wins, then the
+variable, then the scenario, then the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION
+from airflow_asyncjob.testing.emulator.scenario import Scenario
+from airflow_asyncjob.testing.emulator.server import (
+    DEFAULT_ACCOUNT_ID,
+    DEFAULT_CONCURRENCY_LIMIT,
+    DEFAULT_CREDENTIALS,
+    Emulator,
+)
+
+ENV_PREFIX = "NETSUITE_EMULATOR_"
+EXAMPLE = "example"
+NO_SCENARIO = "none"
+
+
+def _parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_asyncjob.testing.emulator",
+        description="NetSuite SOAP async-job emulator on 127.0.0.1 (token-based auth, any endpoint version).",
+    )
+    parser.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default 8765)")
+    for name, default in (("account_id", DEFAULT_ACCOUNT_ID), *DEFAULT_CREDENTIALS.items()):
+        variable = ENV_PREFIX + name.upper()
+        parser.add_argument(
+            "--" + name.replace("_", "-"),
+            default=env(variable),
+            help=f"${variable}; else the scenario's; else {default!r}",
+        )
+    parser.add_argument(
+        "--concurrency-limit",
+        type=int,
+        default=env(ENV_PREFIX + "CONCURRENCY_LIMIT"),
+        help=f"in-flight SOAP requests allowed (${ENV_PREFIX}CONCURRENCY_LIMIT; else the scenario's; "
+        f"else {DEFAULT_CONCURRENCY_LIMIT})",
+    )
+    parser.add_argument(
+        "--scenario",
+        default=env(ENV_PREFIX + "SCENARIO", EXAMPLE),
+        help=f"scenario JSON file, {EXAMPLE!r} for the shipped example (the default) or {NO_SCENARIO!r} "
+        f"(${ENV_PREFIX}SCENARIO)",
+    )
+    parser.add_argument(
+        "--endpoint-version",
+        default=DEFAULT_ENDPOINT_VERSION,
+        help=f"the version in the printed Airflow connection (default {DEFAULT_ENDPOINT_VERSION}); "
+        "every version is served",
+    )
+    # No "trace": uvicorn's message logger would hide the transport a drop injection closes.
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    return parser
+
+
+def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) -> None:
+    creds = emulator.credentials
+    lines = [
+        emulator.base_url,
+        f"NetSuite SOAP async-job emulator. SOAP port: {emulator.base_url}/services/NetSuitePort_<V> "
+        f"(any V, e.g. {emulator.endpoint_version}); WSDL: {emulator.wsdl_url()}",
+        f"account id: {creds.account.passport}  consumer key: {creds.consumer_key}  consumer secret: "
+        f"{creds.consumer_secret}  token id: {creds.token_id}  token secret: {creds.token_secret}",
+        f"concurrency limit: {emulator.stats()['concurrency_limit']}",
+        f"scenario: {scenario_name}",
+        *(f"  job {spec.job_id}: {spec.operation} -> {spec.final_status.value}" for spec in scenario.jobs),
+        "Airflow connection:",
+        f"  export AIRFLOW_CONN_NETSUITE_DEFAULT='{emulator.airflow_connection_json()}'",
+        "Admin API (JSON): POST /_emulator/jobs, POST /_emulator/faults, GET /_emulator/stats, "
+        "GET /_emulator/requests, POST /_emulator/reset",
+        "Stop with Ctrl+C or SIGTERM.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr)
+    try:
+        if args.scenario == NO_SCENARIO:
+            scenario = Scenario()
+        elif args.scenario == EXAMPLE:
+            scenario = Scenario.example()
+        else:
+            scenario = Scenario.load(args.scenario)
+        emulator = Emulator(
+            port=args.port,
+            scenario=scenario,
+            account_id=args.account_id,
+            consumer_key=args.consumer_key,
+            consumer_secret=args.consumer_secret,
+            token_id=args.token_id,
+            token_secret=args.token_secret,
+            concurrency_limit=args.concurrency_limit,
+            endpoint_version=args.endpoint_version,
+            log_level=args.log_level,
+        )
+    except (OSError, ValueError) as error:  # ConfigurationError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    # uvicorn handles SIGTERM while serving and re-raises it afterwards; exit 0 then, not -15.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        emulator.run(ready=lambda emu: _print_banner(emu, args.scenario, scenario))
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:  # e.g. the port is in use
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

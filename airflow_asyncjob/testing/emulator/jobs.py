@@ -1,0 +1,519 @@
+"""The state of the emulated account: async jobs, their timelines and per-record results,
+getAsyncResult call counts, and the tokenPassport nonces seen. No HTTP, no XML (the backend in
+moto's split); faults are raised as ``EmulatedFault`` for the protocol layer to render.
+
+Sources: Help Center "Asynchronous Request Processing", "checkAsyncStatus", "getAsyncResult",
+"SOAP Web Services Governance Overview" (record limits, 20 getAsyncResult calls per job) and
+"Token-based Authentication and Web Services"; schema types ``platformCore:AsyncStatusResult``,
+``platformMsgs:WriteResponse`` / ``ReadResponse`` and ``platformCore:SearchResult``.
+
+Time is read from an injectable ``clock`` (Unix seconds, float) so tests can step it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import hmac
+import math
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from airflow_asyncjob.netsuite.auth import SIGNATURE_ALGORITHM, TokenCredentials, compute_signature
+from airflow_asyncjob.netsuite.endpoints import AccountId, normalize_account_id
+from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
+from airflow_asyncjob.testing.emulator import exceptions
+
+Clock = Callable[[], float]
+
+RESULT_TYPES = {
+    "asyncAddList": "AsyncAddListResult",
+    "asyncUpdateList": "AsyncUpdateListResult",
+    "asyncUpsertList": "AsyncUpsertListResult",
+    "asyncDeleteList": "AsyncDeleteListResult",
+    "asyncGetList": "AsyncGetListResult",
+    "asyncInitializeList": "AsyncInitializeListResult",
+    "asyncSearch": "AsyncSearchResult",
+}
+"""Submit operation -> the concrete ``platformMsgs:AsyncResult`` type getAsyncResult answers with."""
+
+RECORD_LIMITS = {
+    "asyncAddList": 400,
+    "asyncUpdateList": 200,
+    "asyncUpsertList": 200,
+    "asyncDeleteList": 400,
+    "asyncGetList": 2000,
+}
+"""Records per async request (Governance Overview); more get MAX_RCRDS_EXCEEDED."""
+
+ASSIGNS_INTERNAL_IDS = frozenset({"asyncAddList", "asyncUpsertList"})
+MAX_RESULT_CALLS = 20
+DEFAULT_PAGE_SIZE = 1000
+TIMESTAMP_TOLERANCE = 300.0
+"""Seconds a tokenPassport timestamp may differ from the server's clock."""
+NONCE_MARGIN = 60.0
+"""Seconds a nonce is kept beyond the last moment its timestamp could still be accepted."""
+_NONCE = re.compile(r"^[A-Za-z0-9]{6,64}$")
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """How long a job spends in each non-terminal status, in seconds (floats allowed).
+
+    pending for ``pending_seconds``, then ``retry`` for ``retry_seconds`` (skipped when 0: the job
+    was picked up, hit a transient problem and waits to run again), then processing for
+    ``processing_seconds`` with percentCompleted rising linearly from 0 to 100, then terminal.
+    """
+
+    pending_seconds: float = 0.5
+    processing_seconds: float = 2.0
+    retry_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.pending_seconds, self.processing_seconds, self.retry_seconds) < 0:
+            raise ValueError(f"timeline durations must be >= 0 seconds: {self}")
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    """A record a request names: ``internalId``/``externalId`` and its record type
+    (``type`` of a RecordRef, or the lowerCamel ``xsi:type`` of a record, e.g. ``customer``)."""
+
+    internal_id: str | None = None
+    external_id: str | None = None
+    record_type: str | None = None
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One record's outcome: a WriteResponse (add/update/upsert/delete) or ReadResponse (get/initialize).
+
+    A failed record carries NetSuite's status detail ``code`` (StatusDetailCodeType, e.g.
+    DUP_ENTITY) and ``message``.
+    """
+
+    external_id: str | None = None
+    internal_id: str | None = None
+    record_type: str | None = None
+    success: bool = True
+    code: str | None = None
+    message: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.success and not (self.code and self.message):
+            raise ValueError(f"a failed record needs a code and a message: {self}")
+
+
+@dataclass(frozen=True)
+class JobFailure:
+    """Why a whole job failed: the list-level status detail getAsyncResult answers with."""
+
+    code: str = "UNEXPECTED_ERROR"
+    message: str = exceptions.WELL_KNOWN_FAULTS["UNEXPECTED_ERROR"][1]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job to create.
+
+    Attributes:
+        operation: the submit operation (a key of RESULT_TYPES), which fixes the result type.
+        job_id: fixed id, or None for a generated one in NetSuite's format.
+        timeline: seconds spent pending / retry / processing.
+        records: per-record results (list operations); ignored for asyncSearch.
+        failure: makes the job end ``failed`` with this list-level detail.
+        status: the expected final status; checked against ``records`` and ``failure``.
+        page_size: records per getAsyncResult page (search: the searchResult pageSize).
+        total_records: asyncSearch only: the search's totalRecords.
+        search_id: asyncSearch only: the searchId (generated when None).
+        start_on_first_request: the timeline starts at the first checkAsyncStatus or
+            getAsyncResult for the job instead of at creation (for ids a DAG run uses later).
+    """
+
+    operation: str = "asyncUpsertList"
+    job_id: str | None = None
+    timeline: Timeline = field(default_factory=Timeline)
+    records: tuple[RecordResult, ...] = ()
+    failure: JobFailure | None = None
+    status: AsyncStatus | None = None
+    page_size: int = DEFAULT_PAGE_SIZE
+    total_records: int = 0
+    search_id: str | None = None
+    start_on_first_request: bool = False
+
+    def __post_init__(self) -> None:
+        if self.operation not in RESULT_TYPES:
+            raise ValueError(f"operation {self.operation!r} is not one of {', '.join(RESULT_TYPES)}")
+        if self.page_size < 1 or self.total_records < 0:
+            raise ValueError("page_size must be >= 1 and total_records >= 0")
+        object.__setattr__(self, "records", tuple(self.records))
+        if self.operation == "asyncSearch" and self.records:
+            raise ValueError("an asyncSearch job has no per-record results: set total_records instead")
+        if self.status is not None:
+            object.__setattr__(self, "status", AsyncStatus(self.status))
+            if self.status != self.final_status:
+                raise ValueError(
+                    f"status {self.status.value!r} contradicts the job's records and failure, which "
+                    f"make it {self.final_status.value!r}: finished = every record succeeded, "
+                    "finishedWithErrors = a record failed, failed = a failure is given"
+                )
+
+    @property
+    def final_status(self) -> AsyncStatus:
+        """failed with a failure; finishedWithErrors when a record failed (a job whose records all
+        failed still processed them, Help Center "checkAsyncStatus"); finished otherwise."""
+        if self.failure is not None:
+            return AsyncStatus.FAILED
+        if any(not r.success for r in self.records):
+            return AsyncStatus.FINISHED_WITH_ERRORS
+        return AsyncStatus.FINISHED
+
+    @property
+    def result_type(self) -> str:
+        return RESULT_TYPES[self.operation]
+
+
+@dataclass(frozen=True)
+class SubmitRule:
+    """Makes records a client submits fail, or their whole job.
+
+    A rule matches a record when every filter given matches (``external_id_prefix``,
+    ``record_type``, ``operation``). ``fails="record"``: the record fails with ``code`` and
+    ``message``; ``fails="job"``: the job ends ``failed`` when any record matches (or, without
+    record filters, for every job of ``operation``). The first matching rule wins.
+    """
+
+    code: str
+    message: str
+    external_id_prefix: str | None = None
+    record_type: str | None = None
+    operation: str | None = None
+    fails: str = "record"
+
+    def __post_init__(self) -> None:
+        if self.fails not in ("record", "job"):
+            raise ValueError(f"fails must be 'record' or 'job', not {self.fails!r}")
+
+    def matches(self, operation: str, ref: RecordRef | None) -> bool:
+        if self.operation is not None and self.operation != operation:
+            return False
+        if ref is None:
+            return self.external_id_prefix is None and self.record_type is None
+        if self.external_id_prefix is not None and not (ref.external_id or "").startswith(
+            self.external_id_prefix
+        ):
+            return False
+        return self.record_type is None or self.record_type == ref.record_type
+
+
+@dataclass(frozen=True)
+class SubmitDefaults:
+    """What a job submitted through SOAP gets: its timeline, page size and, for asyncSearch,
+    its totalRecords."""
+
+    timeline: Timeline = field(default_factory=Timeline)
+    page_size: int = DEFAULT_PAGE_SIZE
+    search_total_records: int = 0
+
+
+@dataclass(frozen=True)
+class ResultPage:
+    """One getAsyncResult page of a terminal job.
+
+    ``records`` is this page's slice; ``failure`` is the list-level detail of a failed job;
+    ``total_records``/``page_size``/``total_pages``/``search_id`` are the search paging fields
+    (also set for list operations, where they describe the slicing).
+    """
+
+    job_id: str
+    result_type: str
+    page_index: int
+    total_pages: int
+    total_records: int
+    page_size: int
+    records: tuple[RecordResult, ...]
+    failure: JobFailure | None
+    search_id: str | None
+
+
+@dataclass
+class _Job:
+    spec: JobSpec
+    started_at: float | None
+    result_calls: int = 0
+
+
+def _new_id(prefix: str, account: AccountId, now: float) -> str:
+    """An id in NetSuite's shape: prefix, account, MMDDYYYYHHMMSS plus 13 digits, 8 hex digits
+    (``ASYNCWEBSERVICES_563214_053120061943428686160042948_4bee0685``)."""
+    stamp = datetime.fromtimestamp(now, tz=timezone.utc).strftime("%m%d%Y%H%M%S")
+    digits = "".join(secrets.choice("0123456789") for _ in range(13))
+    return f"{prefix}_{account.passport}_{stamp}{digits}_{secrets.token_hex(4)}"
+
+
+class JobStore:
+    """The account's async jobs. Thread-safe.
+
+    Args:
+        account_id: used in generated job and search ids.
+        clock: Unix seconds.
+        submit_defaults, submit_rules: for jobs created by submit operations.
+        preset_jobs: created now and again on ``reset()`` (a scenario's fixed-id jobs).
+    """
+
+    def __init__(
+        self,
+        *,
+        account_id: str = "1234567_SB1",
+        clock: Clock = time.time,
+        submit_defaults: SubmitDefaults | None = None,
+        submit_rules: Iterable[SubmitRule] = (),
+        preset_jobs: Iterable[JobSpec] = (),
+    ) -> None:
+        self.account: AccountId = normalize_account_id(account_id)
+        self.clock = clock
+        self.submit_defaults = submit_defaults or SubmitDefaults()
+        self.submit_rules = tuple(submit_rules)
+        self._preset_jobs = tuple(preset_jobs)
+        self._lock = threading.RLock()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every job and call count; re-create the preset jobs with fresh timelines."""
+        with self._lock:
+            self._jobs: dict[str, _Job] = {}
+            self._next_internal_id = 1001
+            for spec in self._preset_jobs:
+                self.create_job(spec)
+
+    def job_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._jobs)
+
+    def create_job(self, spec: JobSpec) -> str:
+        """Add a job; returns its id. Raises ValueError for an id already in use."""
+        with self._lock:
+            now = self.clock()
+            job_id = spec.job_id or _new_id("ASYNCWEBSERVICES", self.account, now)
+            if job_id in self._jobs:
+                raise ValueError(f"job id {job_id!r} is already in use")
+            search_id = spec.search_id
+            if spec.operation == "asyncSearch" and search_id is None:
+                search_id = _new_id("WEBSERVICES", self.account, now)
+            spec = replace(spec, job_id=job_id, search_id=search_id)
+            self._jobs[job_id] = _Job(spec, started_at=None if spec.start_on_first_request else now)
+            return job_id
+
+    def submit(self, operation: str, refs: Sequence[RecordRef]) -> AsyncJobStatus:
+        """Create a job for a submit operation's records, applying the submit rules.
+
+        Successful records of asyncAddList/asyncUpsertList without an internalId get one.
+        Returns the new job's status (pending).
+
+        Raises:
+            EmulatedFault: MAX_RCRDS_EXCEEDED when ``refs`` is over the operation's limit.
+        """
+        limit = RECORD_LIMITS.get(operation)
+        if limit is not None and len(refs) > limit:
+            raise exceptions.record_count_exceeded(operation, len(refs), limit)
+        job_rule = next(
+            (
+                rule
+                for rule in self.submit_rules
+                if rule.fails == "job" and any(rule.matches(operation, ref) for ref in (*refs, None))
+            ),
+            None,
+        )
+        with self._lock:
+            records = tuple(self._outcome(operation, ref) for ref in refs)
+            defaults = self.submit_defaults
+            job_id = self.create_job(
+                JobSpec(
+                    operation=operation,
+                    timeline=defaults.timeline,
+                    records=records,
+                    failure=JobFailure(job_rule.code, job_rule.message) if job_rule else None,
+                    page_size=defaults.page_size,
+                    total_records=defaults.search_total_records if operation == "asyncSearch" else 0,
+                )
+            )
+            return self.check_status(job_id)
+
+    def _outcome(self, operation: str, ref: RecordRef) -> RecordResult:
+        rule = next((r for r in self.submit_rules if r.fails == "record" and r.matches(operation, ref)), None)
+        if rule is not None:
+            return RecordResult(
+                ref.external_id, ref.internal_id, ref.record_type, False, rule.code, rule.message
+            )
+        internal_id = ref.internal_id
+        if internal_id is None and operation in ASSIGNS_INTERNAL_IDS:
+            internal_id = str(self._next_internal_id)
+            self._next_internal_id += 1
+        return RecordResult(ref.external_id, internal_id, ref.record_type)
+
+    def check_status(self, job_id: str) -> AsyncJobStatus:
+        """checkAsyncStatus. Raises EmulatedFault INVALID_JOB_ID for an unknown id."""
+        with self._lock:
+            return self._status(self._job(job_id))
+
+    def get_result(self, job_id: str, page_index: int) -> ResultPage:
+        """getAsyncResult: one page of a terminal job's results.
+
+        Every call counts towards the job's 20; the 21st and later answer INVALID_JOB_ID, as
+        NetSuite does (Governance Overview).
+
+        Raises:
+            EmulatedFault: INVALID_JOB_ID (unknown id, over 20 calls), JOB_NOT_COMPLETE,
+                INVALID_PAGE_INDEX (outside 1..totalPages).
+        """
+        with self._lock:
+            job = self._job(job_id)
+            job.result_calls += 1
+            if job.result_calls > MAX_RESULT_CALLS:
+                raise exceptions.invalid_job_id(job_id)
+            status = self._status(job).status
+            if not status.is_terminal:
+                raise exceptions.job_not_complete(job_id, status.value)
+            spec = job.spec
+            total_records = spec.total_records if spec.operation == "asyncSearch" else len(spec.records)
+            total_pages = max(1, math.ceil(total_records / spec.page_size))
+            if not 1 <= page_index <= total_pages:
+                raise exceptions.invalid_page_index(page_index, total_pages)
+            start = (page_index - 1) * spec.page_size
+            return ResultPage(
+                job_id=job_id,
+                result_type=spec.result_type,
+                page_index=page_index,
+                total_pages=total_pages,
+                total_records=total_records,
+                page_size=spec.page_size,
+                records=spec.records[start : start + spec.page_size],
+                failure=spec.failure,
+                search_id=spec.search_id,
+            )
+
+    def result_calls(self, job_id: str) -> int:
+        """How many getAsyncResult calls the job has had."""
+        with self._lock:
+            return self._job(job_id).result_calls
+
+    def _job(self, job_id: str) -> _Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise exceptions.invalid_job_id(job_id)
+        if job.started_at is None:
+            job.started_at = self.clock()
+        return job
+
+    def _status(self, job: _Job) -> AsyncJobStatus:
+        timeline, job_id = job.spec.timeline, job.spec.job_id or ""
+        elapsed = self.clock() - (job.started_at or 0.0)
+        # NetSuite's documented pending answer reports 0.0 for both numbers: no estimate yet.
+        if elapsed < timeline.pending_seconds:
+            return AsyncJobStatus(job_id, AsyncStatus.PENDING, 0.0, 0.0)
+        elapsed -= timeline.pending_seconds
+        if elapsed < timeline.retry_seconds:
+            return AsyncJobStatus(job_id, AsyncStatus.RETRY, 0.0, 0.0)
+        elapsed -= timeline.retry_seconds
+        if elapsed < timeline.processing_seconds:
+            return AsyncJobStatus(
+                job_id,
+                AsyncStatus.PROCESSING,
+                round(100.0 * elapsed / timeline.processing_seconds, 2),
+                round(timeline.processing_seconds - elapsed, 3),
+            )
+        return AsyncJobStatus(job_id, job.spec.final_status, 100.0, 0.0)
+
+
+@dataclass(frozen=True)
+class TokenPassport:
+    """The values of a request's ``platformMsgs:tokenPassport`` header, as sent (strings;
+    ``""`` for a missing element)."""
+
+    account: str
+    consumer_key: str
+    token: str
+    nonce: str
+    timestamp: str
+    signature: str
+    algorithm: str
+
+
+class NonceStore:
+    """The nonces of accepted passports, each kept while its timestamp could still pass the
+    time check (plus NONCE_MARGIN), so memory stays bounded by the request rate."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+
+    def add(self, nonce: str, timestamp: int, now: float) -> bool:
+        """Record ``nonce``; False when it was already used."""
+        while self._heap and self._heap[0][0] < now:
+            _, old = heapq.heappop(self._heap)
+            self._expiry.pop(old, None)
+        if nonce in self._expiry:
+            return False
+        expiry = timestamp + TIMESTAMP_TOLERANCE + NONCE_MARGIN
+        self._expiry[nonce] = expiry
+        heapq.heappush(self._heap, (expiry, nonce))
+        return True
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+
+class TokenPassportChecker:
+    """Checks tokenPassports against the emulated account's TBA credentials. Thread-safe.
+
+    A passport passes when: ``account`` is the account id in its passport form, consumerKey
+    and token match, the algorithm is HMAC-SHA256, the signature is ``compute_signature`` of the
+    values with the secrets, the timestamp is within TIMESTAMP_TOLERANCE seconds of the clock,
+    and the nonce (6..64 alphanumerics) was not used before.
+    """
+
+    def __init__(self, credentials: TokenCredentials, clock: Clock = time.time) -> None:
+        self.credentials = credentials
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.nonces = NonceStore()
+
+    def check(self, passport: TokenPassport | None) -> None:
+        """Raises EmulatedFault InvalidCredentialsFault USER_ERROR "Invalid login attempt." on any failure."""
+        creds = self.credentials
+        if (
+            passport is None
+            or passport.account != creds.account.passport
+            or passport.consumer_key != creds.consumer_key
+            or passport.token != creds.token_id
+            or passport.algorithm != SIGNATURE_ALGORITHM
+            or not _NONCE.match(passport.nonce)
+            or not passport.timestamp.isdigit()
+        ):
+            raise exceptions.invalid_login()
+        timestamp = int(passport.timestamp)
+        expected = compute_signature(
+            account=passport.account,
+            consumer_key=passport.consumer_key,
+            token_id=passport.token,
+            nonce=passport.nonce,
+            timestamp=timestamp,
+            consumer_secret=creds.consumer_secret,
+            token_secret=creds.token_secret,
+        )
+        if not hmac.compare_digest(expected.encode(), passport.signature.encode()):
+            raise exceptions.invalid_login()
+        now = self.clock()
+        if abs(now - timestamp) > TIMESTAMP_TOLERANCE:
+            raise exceptions.invalid_login()
+        with self._lock:
+            if not self.nonces.add(passport.nonce, timestamp, now):
+                raise exceptions.invalid_login()
