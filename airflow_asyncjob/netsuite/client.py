@@ -281,30 +281,6 @@ class NetSuiteClient:
         """getServerTime -> NetSuite's clock (a cheap authenticated call)."""
         return parse_server_time(self._call("getServerTime", None))
 
-    def submit(self, operation: str, **body: Any) -> AsyncJobStatus:
-        """Call an ``async*`` submit operation (asyncAddList, ..., asyncSearch) with zeep values.
-
-        Returns the AsyncStatusResponse: the new job's id and its first status (usually pending).
-        """
-        if operation not in SUBMIT_OPERATIONS:
-            raise ConfigurationError(
-                f"{operation!r} is not an async submit operation; use one of {', '.join(SUBMIT_OPERATIONS)}."
-            )
-        answer = self._call(operation, None, **body)
-        return parse_async_status(answer, requested_job_id="")
-
-    def create_type(self, type_name: str, **values: Any) -> Any:
-        """A zeep value of a schema type by local name in the core or messages namespace."""
-        service = zeep_service(self.endpoint_version, self.url, self.timeout)
-        ns = endpoints.namespaces(self.endpoint_version)
-        for namespace in (ns.core, ns.messages):
-            try:
-                cls = service._binding.wsdl.types.get_type(f"{{{namespace}}}{type_name}")
-            except zeep.exceptions.LookupError:
-                continue
-            return cls(**values)
-        raise ConfigurationError(f"the shipped schema has no type {type_name!r}.")
-
     # -- plumbing -----------------------------------------------------------------------------
 
     def _call(self, operation: str, job_id: str | None, **body: Any) -> Any:
@@ -326,17 +302,6 @@ class NetSuiteClient:
             return getattr(service, operation)(**body, _soapheaders=headers).body
         except Exception as error:  # every failure leaves as a typed NetSuiteError
             raise _translate(error, operation, job_id) from None
-
-
-SUBMIT_OPERATIONS = (
-    "asyncAddList",
-    "asyncUpdateList",
-    "asyncUpsertList",
-    "asyncDeleteList",
-    "asyncGetList",
-    "asyncInitializeList",
-    "asyncSearch",
-)
 
 
 def _require_job_id(job_id: Any) -> str:

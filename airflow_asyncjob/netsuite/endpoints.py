@@ -102,18 +102,6 @@ class Namespaces:
     relationships: str
     wsdl: str
 
-    def as_map(self) -> dict[str, str]:
-        """Prefix -> namespace, with NetSuite's own prefixes (platformMsgs, platformCore, ...)."""
-        return {
-            "platformMsgs": self.messages,
-            "platformCore": self.core,
-            "platformCoreTyp": self.core_types,
-            "platformFaults": self.faults,
-            "platformFaultTyp": self.fault_types,
-            "platformCommon": self.common,
-            "listRel": self.relationships,
-        }
-
 
 @lru_cache(maxsize=32)
 def namespaces(endpoint_version: str) -> Namespaces:

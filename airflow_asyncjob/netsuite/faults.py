@@ -65,16 +65,6 @@ class NetSuiteError(Exception):
         text = f"{' for '.join(where)}: {self.message}" if where else self.message
         return f"{text} {self.hint}" if self.hint else text
 
-    def __reduce__(self):  # keep keyword attributes through pickling (Airflow, multiprocessing)
-        return (_rebuild, (type(self), self.__dict__))
-
-
-def _rebuild(cls: type[NetSuiteError], state: dict) -> NetSuiteError:
-    error = cls.__new__(cls)
-    error.__dict__.update(state)
-    Exception.__init__(error, error._render())
-    return error
-
 
 class ConfigurationError(NetSuiteError, ValueError):
     """The connection or an argument is malformed (account id, endpoint version, credentials)."""

@@ -9,7 +9,7 @@ Sources: 2023_2 schema types ``platformCore:AsyncStatusResult``, ``platformCoreT
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -132,9 +132,6 @@ class RecordResult:
     record_type: str | None = None
     """For a ReadResponse: the returned record's schema type name (e.g. ``Customer``)."""
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class AsyncResultPage:
@@ -144,13 +141,14 @@ class AsyncResultPage:
         result_type: the concrete AsyncResult type, e.g. ``AsyncUpsertListResult``.
         is_success: the list-level (or search-level) status, when NetSuite sends one.
         details: that status's details.
+        page_index: the 1-based page (the search's own pageIndex for an AsyncSearchResult).
         records: per-record results (empty for a search: see ``total_records`` and ``search_id``).
-        total_records, page_size, total_pages, page_index, search_id: search paging fields
+        total_records, page_size, total_pages, search_id: search paging fields
             (``platformCore:SearchResult``); None for list operations.
     """
 
     job_id: str
-    page_index_requested: int
+    page_index: int
     result_type: str
     is_success: bool | None = None
     details: tuple[StatusDetail, ...] = ()
@@ -158,16 +156,11 @@ class AsyncResultPage:
     total_records: int | None = None
     page_size: int | None = None
     total_pages: int | None = None
-    page_index: int | None = None
     search_id: str | None = None
-    search_record_types: tuple[str, ...] = field(default=())
 
     @property
     def failed_records(self) -> tuple[RecordResult, ...]:
         return tuple(r for r in self.records if not r.is_success)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # ---- parsing zeep objects -------------------------------------------------------------------
@@ -296,7 +289,7 @@ def parse_async_result(response: Any, *, job_id: str, page_index: int) -> AsyncR
         items = _get(responses, "writeResponse") or _get(responses, "readResponse") or []
         return AsyncResultPage(
             job_id=job_id,
-            page_index_requested=page_index,
+            page_index=page_index,
             result_type=result_type,
             is_success=is_success,
             details=details,
@@ -304,19 +297,16 @@ def parse_async_result(response: Any, *, job_id: str, page_index: int) -> AsyncR
         )
     if search is not None:
         is_success, details = _parse_status(_get(search, "status"))
-        record_list = _get(_get(search, "recordList"), "record", []) or []
         return AsyncResultPage(
             job_id=job_id,
-            page_index_requested=page_index,
+            page_index=_get(search, "pageIndex", page_index),
             result_type=result_type,
             is_success=is_success,
             details=details,
             total_records=_get(search, "totalRecords"),
             page_size=_get(search, "pageSize"),
             total_pages=_get(search, "totalPages"),
-            page_index=_get(search, "pageIndex"),
             search_id=_get(search, "searchId"),
-            search_record_types=tuple(type(r).__name__ for r in record_list),
         )
     raise NetSuiteResponseError(
         f"asyncResult of type {result_type} has no writeResponseList, readResponseList or searchResult.",
