@@ -80,25 +80,67 @@ def compact_wsdl(endpoint_version: str) -> bytes:
     return template.replace("ENDPOINT_VERSION", version).encode()
 
 
-class _HttpError(Exception):
-    """Raised by the transport for an HTTP answer that is not a SOAP envelope."""
+# Answers are checked with a strict parser before zeep sees them: zeep's own parser runs in
+# recover mode (strict=False, which we need so that unknown extra elements are tolerated), and
+# recover mode would silently accept a truncated document.
+_STRICT_PARSER = etree.XMLParser(
+    resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, recover=False
+)
 
-    def __init__(self, status: int, content: bytes, content_type: str) -> None:
-        super().__init__(status)
+
+class _NotSoap(Exception):
+    """The transport's verdict on an HTTP answer that is not a usable SOAP envelope."""
+
+    def __init__(self, status: int | None, content: bytes, reason: str, *, doctype: bool = False) -> None:
+        super().__init__(reason)
         self.status = status
         self.content = content
-        self.content_type = content_type
+        self.reason = reason
+        self.doctype = doctype
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:512].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def check_answer(status: int, content: bytes) -> None:
+    """Let through only a well-formed SOAP 1.1 envelope with an element in its Body.
+
+    Raises:
+        _NotSoap: empty, HTML, not well-formed (e.g. cut off), a DOCTYPE, not an envelope,
+            an empty Body, or an HTTP error status whose answer is not a SOAP Fault.
+    """
+    if not content.strip():
+        raise _NotSoap(status, content, "an empty body")
+    try:
+        root = etree.fromstring(content, _STRICT_PARSER)
+    except etree.XMLSyntaxError as error:
+        if _looks_like_html(content):
+            raise _NotSoap(status, content, "an HTML page") from None
+        if not content.lstrip().startswith(b"<"):
+            raise _NotSoap(status, content, "a body that is not XML") from None
+        raise _NotSoap(status, content, f"XML that is not well-formed, perhaps cut off ({error.msg})") from None
+    if _looks_like_html(content):
+        raise _NotSoap(status, content, "an HTML page")
+    if root.getroottree().docinfo.doctype:
+        raise _NotSoap(status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True)
+    body = root.find(f"{{{SOAP_ENV}}}Body")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope" or body is None:
+        raise _NotSoap(status, content, f"XML that is not a SOAP 1.1 envelope ({str(root.tag)[:80]})")
+    first = next((child for child in body if isinstance(child.tag, str)), None)
+    if first is None:
+        raise _NotSoap(status, content, "a SOAP envelope with an empty Body")
+    if status != 200 and first.tag != f"{{{SOAP_ENV}}}Fault":
+        raise _NotSoap(status, content, "a SOAP answer that is not a Fault")
 
 
 class _Transport(zeep.Transport):
-    """zeep's requests transport, refusing non-SOAP answers before zeep quotes them whole."""
+    """zeep's requests transport, refusing unusable answers before zeep parses or quotes them."""
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         response = super().post(address, message, headers)
-        if response.status_code != 200 and b"Envelope" not in response.content[:2048]:
-            raise _HttpError(
-                response.status_code, response.content, response.headers.get("Content-Type", "")
-            )
+        check_answer(response.status_code, response.content)
         return response
 
 
@@ -138,7 +180,7 @@ def zeep_service(endpoint_version: str, url: str, timeout: float) -> Any:
 
 def _fault_detail(detail: Any) -> tuple[str, str, str] | None:
     """(fault type, code, message) from a SOAP fault's ``detail``, or None without a NetSuite one."""
-    if detail is None:
+    if not isinstance(detail, etree._Element):
         return None
     for child in detail:
         if not isinstance(child.tag, str):
@@ -155,36 +197,43 @@ def _fault_detail(detail: Any) -> tuple[str, str, str] | None:
 
 def _translate(error: Exception, operation: str, job_id: str | None) -> NetSuiteError:
     """Any failure of one zeep call -> the typed NetSuiteError a user can act on."""
-    context = {"operation": operation, "job_id": job_id}
+    try:
+        return _classify(error, operation=operation, job_id=job_id)
+    except Exception as unexpected:  # a translation bug must not replace the error with another
+        return NetSuiteResponseError(
+            f"unexpected {type(error).__name__} ({excerpt(str(error))}); "
+            f"while reading it: {type(unexpected).__name__}",
+            operation=operation,
+            job_id=job_id,
+        )
+
+
+def _classify(error: Exception, **context: Any) -> NetSuiteError:
     if isinstance(error, NetSuiteError):
         return error
+    if isinstance(error, _NotSoap):
+        return _not_soap(error, **context)
     if isinstance(error, zeep.exceptions.Fault):
         parsed = _fault_detail(error.detail)
-        if parsed:
-            fault_type, code, message = parsed
-            return make_fault(
-                fault_type=fault_type, code=code, netsuite_message=message, http_status=500, **context
-            )
-        return make_fault(
-            fault_type="SoapFault",
-            code=str(error.code or "UNKNOWN"),
-            netsuite_message=str(error.message or ""),
-            http_status=500,
-            **context,
-        )
-    if isinstance(error, _HttpError):
-        return _http_error(error.status, error.content, **context)
+        fault_type, code, message = parsed or ("SoapFault", str(error.code or "UNKNOWN"), str(error.message or ""))
+        return make_fault(fault_type=fault_type, code=code, netsuite_message=message, http_status=500, **context)
     if isinstance(error, zeep.exceptions.TransportError):
-        return _http_error(error.status_code, error.content, **context)
+        return _not_soap(_NotSoap(error.status_code, error.content or b"", "an answer zeep could not read"), **context)
     if isinstance(error, (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden)):
-        return NetSuiteResponseError(
-            "the answer declares a DTD or entities, which are refused (never resolved).", **context
-        )
+        return _not_soap(_NotSoap(200, b"", "a DOCTYPE, which is refused", doctype=True), **context)
     if isinstance(error, requests.Timeout):
         return NetSuiteTransportError(
             f"no answer within the time-out ({type(error).__name__}).",
             transient=True,
-            hint="NetSuite or the network is slow; raise the request time-out if this persists.",
+            hint="NetSuite or the network is slow; raise the hook's timeout if this persists.",
+            **context,
+        )
+    if isinstance(error, requests.exceptions.SSLError):
+        return NetSuiteTransportError(
+            f"TLS failed: {excerpt(str(error))}",
+            transient=False,
+            hint="Check the connection's host: https:// is assumed when it has no scheme "
+            "(write http:// for a plain-HTTP emulator), and the server's certificate.",
             **context,
         )
     if isinstance(error, requests.ConnectionError):
@@ -194,35 +243,31 @@ def _translate(error: Exception, operation: str, job_id: str | None) -> NetSuite
             hint="Check the account id (it sets the host) or the connection's base URL, and the network.",
             **context,
         )
-    if isinstance(error, (zeep.exceptions.Error, etree.LxmlError, ValueError, TypeError)):
-        return NetSuiteResponseError(f"the answer could not be read: {excerpt(str(error))}", **context)
-    return NetSuiteResponseError(f"unexpected {type(error).__name__}: {excerpt(str(error))}", **context)
-
-
-def _http_error(status: int | None, content: bytes | None, **context: Any) -> NetSuiteTransportError:
-    body = content or b""
-    is_html = b"<html" in body[:512].lower() or b"<!doctype html" in body[:512].lower()
-    if status == 404:
-        return NetSuiteTransportError(
-            f"HTTP 404 from the service URL: {excerpt(body) or 'empty body'}",
-            http_status=404,
-            transient=False,
-            hint="Check the account id, the connection's base URL and the endpoint_version.",
-            **context,
-        )
-    transient = (status is not None and status >= 500) or is_html
-    kind = "an HTML page" if is_html else ("an empty body" if not body else "a body that is not SOAP")
-    return NetSuiteTransportError(
-        f"HTTP {status} with {kind} instead of a SOAP answer: {excerpt(body)}",
-        http_status=status,
-        transient=transient,
-        hint=(
-            "NetSuite may be in maintenance or a proxy answered; it is retried."
-            if transient
-            else "Check the connection's base URL and any proxy in between."
-        ),
-        **context,
+    return NetSuiteResponseError(
+        f"the answer could not be read ({type(error).__name__}: {excerpt(str(error))}).", **context
     )
+
+
+def _not_soap(error: _NotSoap, **context: Any) -> NetSuiteError:
+    """An HTTP answer without a usable SOAP envelope -> a typed error, transient where a retry may help.
+
+    Retried: 5xx and 429; a 200 with an HTML page (maintenance), an empty or cut-off body.
+    Not retried: 404 and other 4xx (wrong URL, proxy or IP rules), a DOCTYPE, other non-SOAP content.
+    """
+    status = error.status
+    quoted = excerpt(error.content)
+    message = f"HTTP {status} with {error.reason} instead of a SOAP answer" + (f": {quoted}" if quoted else ".")
+    if error.doctype:
+        return NetSuiteResponseError(message, hint="Check the base URL and any proxy in between.", **context)
+    retry_at_200 = error.reason in ("an HTML page", "an empty body") or "cut off" in error.reason
+    transient = status is not None and (status >= 500 or status == 429 or (status == 200 and retry_at_200))
+    if status == 404:
+        hint = "Check the account id, the connection's base URL and the endpoint_version."
+    elif transient:
+        hint = "NetSuite may be in maintenance or a proxy answered; it is retried."
+    else:
+        hint = "Check the connection's base URL and any proxy or IP restriction in between."
+    return NetSuiteTransportError(message, http_status=status, transient=transient, hint=hint, **context)
 
 
 class NetSuiteClient:
@@ -304,11 +349,16 @@ class NetSuiteClient:
             raise _translate(error, operation, job_id) from None
 
 
+MAX_JOB_ID_LENGTH = 256
+
+
 def _require_job_id(job_id: Any) -> str:
     value = job_id.strip() if isinstance(job_id, str) else ""
-    if not value:
+    if not value or len(value) > MAX_JOB_ID_LENGTH or not value.isprintable():
+        shown = repr(job_id) if len(repr(job_id)) <= 80 else repr(job_id)[:80] + "..."
         raise ConfigurationError(
-            f"job_id must be a non-empty string (NetSuite's jobId from an async* call), got {job_id!r}."
+            f"job_id must be NetSuite's jobId from an async* call: a non-empty printable string of at "
+            f"most {MAX_JOB_ID_LENGTH} characters, got {shown}."
         )
     return value
 

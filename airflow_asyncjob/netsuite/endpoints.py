@@ -81,9 +81,9 @@ def service_url(account: AccountId, endpoint_version: str, base_url: str | None 
     root = (base_url or "").strip().rstrip("/")
     if not root:
         root = f"https://{account.host}.suitetalk.api.netsuite.com"
-    elif "://" not in root:
+    elif root.split("://", 1)[0].lower() not in ("http", "https") or "://" not in root:
         raise ConfigurationError(
-            f"base URL {root!r} has no scheme: write it as 'https://host' or 'http://127.0.0.1:PORT'."
+            f"base URL {root!r} is not an http(s) URL: write it as 'https://host' or 'http://127.0.0.1:PORT'."
         )
     return root + service_path(endpoint_version)
 

@@ -205,10 +205,18 @@ def parse_async_status(result: Any, *, requested_job_id: str) -> AsyncJobStatus:
             "the answer has no asyncStatusResult.", operation="checkAsyncStatus", job_id=requested_job_id
         )
     job_id = _get(inner, "jobId") or requested_job_id
+    if requested_job_id and job_id != requested_job_id:
+        raise NetSuiteResponseError(
+            f"the answer is about job {str(job_id)[:80]!r}, not the job asked about.",
+            operation="checkAsyncStatus",
+            job_id=requested_job_id,
+        )
     for name in ("status", "percentCompleted", "estRemainingDuration"):
         if _get(inner, name) is None:
             raise NetSuiteResponseError(
-                f"asyncStatusResult has no {name}.", operation="checkAsyncStatus", job_id=job_id
+                f"asyncStatusResult has no {name}, or one that is not of its schema type.",
+                operation="checkAsyncStatus",
+                job_id=job_id,
             )
     return AsyncJobStatus(
         job_id=str(job_id),

@@ -72,14 +72,24 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 f"on_finished_with_errors={on_finished_with_errors!r} in task {self.task_id!r}: "
                 f"use one of {', '.join(map(repr, ON_FINISHED_WITH_ERRORS))}."
             )
-        self.follow_task_ids_if_finished = _as_list(follow_task_ids_if_finished)
-        self.follow_task_ids_if_finished_with_errors = _as_list(follow_task_ids_if_finished_with_errors)
-        if on_finished_with_errors == "branch" and not (
-            self.follow_task_ids_if_finished and self.follow_task_ids_if_finished_with_errors
-        ):
+        self.follow_task_ids_if_finished = _task_ids(
+            "follow_task_ids_if_finished", follow_task_ids_if_finished
+        )
+        self.follow_task_ids_if_finished_with_errors = _task_ids(
+            "follow_task_ids_if_finished_with_errors", follow_task_ids_if_finished_with_errors
+        )
+        branches = bool(self.follow_task_ids_if_finished and self.follow_task_ids_if_finished_with_errors)
+        if on_finished_with_errors == "branch" and not branches:
             raise ValueError(
                 f"task {self.task_id!r} branches on finishedWithErrors: give both "
                 "follow_task_ids_if_finished and follow_task_ids_if_finished_with_errors."
+            )
+        if on_finished_with_errors != "branch" and (
+            self.follow_task_ids_if_finished or self.follow_task_ids_if_finished_with_errors
+        ):
+            raise ValueError(
+                f"task {self.task_id!r}: follow_task_ids_* are only used with "
+                f"on_finished_with_errors='branch', not {on_finished_with_errors!r}."
             )
         self.job_id = job_id
         self.netsuite_conn_id = netsuite_conn_id
@@ -127,6 +137,8 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         return f"{message} NetSuite says: {'; '.join(distinct[:5])}{more}"
 
     def execute(self, context: Context) -> Any:
+        if self.on_finished_with_errors == "branch":
+            self._check_branch_targets()
         final = super().execute(context)
         if self.on_finished_with_errors == "branch" and final:
             follow = (
@@ -141,7 +153,23 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         return final
 
 
-def _as_list(task_ids: str | Sequence[str] | None) -> list[str]:
+    def _check_branch_targets(self) -> None:
+        """Fail before waiting, not hours later, when a branch target is not a direct downstream task."""
+        downstream = self.downstream_task_ids
+        wanted = set(self.follow_task_ids_if_finished) | set(self.follow_task_ids_if_finished_with_errors)
+        unknown = sorted(wanted - downstream)
+        if unknown:
+            raise AirflowFailException(
+                f"task {self.task_id!r} would branch to {unknown}, which are not its direct downstream "
+                f"tasks ({sorted(downstream)}). Fix follow_task_ids_* or the DAG's dependencies."
+            )
+
+
+def _task_ids(name: str, task_ids: str | Sequence[str] | None) -> list[str]:
     if task_ids is None:
         return []
-    return [task_ids] if isinstance(task_ids, str) else list(task_ids)
+    if isinstance(task_ids, str):
+        return [task_ids]
+    if isinstance(task_ids, Sequence) and all(isinstance(t, str) for t in task_ids):
+        return list(task_ids)
+    raise TypeError(f"{name} must be a task id or a list of task ids, not {task_ids!r}.")
