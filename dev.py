@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -78,7 +77,7 @@ def example(args: list[str]) -> int:
             return 1
         env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = connection
         # Keep echoing the emulator's output so that a full pipe never blocks it.
-        threading.Thread(target=shutil.copyfileobj, args=(emulator.stdout, sys.stdout), daemon=True).start()
+        threading.Thread(target=echo_lines, args=(emulator.stdout,), daemon=True).start()
         run([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
         return subprocess.run([str(BIN / "airflow"), "dags", "test", EXAMPLE_DAG_ID, *args], env=env).returncode
     finally:
@@ -87,6 +86,11 @@ def example(args: list[str]) -> int:
             emulator.wait(timeout=10)
         except subprocess.TimeoutExpired:
             emulator.kill()
+
+
+def echo_lines(stream) -> None:
+    for line in stream:
+        print(line, end="", flush=True)
 
 
 def read_emulator_connection(emulator: subprocess.Popen) -> str | None:
