@@ -89,13 +89,20 @@ _STRICT_PARSER = etree.XMLParser(
 
 
 class _NotSoap(Exception):
-    """The transport's verdict on an HTTP answer that is not a usable SOAP envelope."""
+    """The transport's verdict on an HTTP answer that is not a usable SOAP envelope.
 
-    def __init__(self, status: int | None, content: bytes, reason: str, *, doctype: bool = False) -> None:
+    ``passing``: a retry may get a good answer even at HTTP 200 (maintenance page, cut-off body).
+    ``doctype``: the answer declares a DTD, which is refused outright.
+    """
+
+    def __init__(
+        self, status: int | None, content: bytes, reason: str, *, passing: bool = False, doctype: bool = False
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.content = content
         self.reason = reason
+        self.passing = passing
         self.doctype = doctype
 
 
@@ -112,17 +119,16 @@ def check_answer(status: int, content: bytes) -> None:
             an empty Body, or an HTTP error status whose answer is not a SOAP Fault.
     """
     if not content.strip():
-        raise _NotSoap(status, content, "an empty body")
+        raise _NotSoap(status, content, "an empty body", passing=True)
+    if _looks_like_html(content):
+        raise _NotSoap(status, content, "an HTML page", passing=True)
     try:
         root = etree.fromstring(content, _STRICT_PARSER)
     except etree.XMLSyntaxError as error:
-        if _looks_like_html(content):
-            raise _NotSoap(status, content, "an HTML page") from None
         if not content.lstrip().startswith(b"<"):
             raise _NotSoap(status, content, "a body that is not XML") from None
-        raise _NotSoap(status, content, f"XML that is not well-formed, perhaps cut off ({error.msg})") from None
-    if _looks_like_html(content):
-        raise _NotSoap(status, content, "an HTML page")
+        reason = f"XML that is not well-formed, perhaps cut off ({error.msg})"
+        raise _NotSoap(status, content, reason, passing=True) from None
     if root.getroottree().docinfo.doctype:
         raise _NotSoap(status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True)
     body = root.find(f"{{{SOAP_ENV}}}Body")
@@ -259,8 +265,7 @@ def _not_soap(error: _NotSoap, **context: Any) -> NetSuiteError:
     message = f"HTTP {status} with {error.reason} instead of a SOAP answer" + (f": {quoted}" if quoted else ".")
     if error.doctype:
         return NetSuiteResponseError(message, hint="Check the base URL and any proxy in between.", **context)
-    retry_at_200 = error.reason in ("an HTML page", "an empty body") or "cut off" in error.reason
-    transient = status is not None and (status >= 500 or status == 429 or (status == 200 and retry_at_200))
+    transient = status is not None and (status >= 500 or status == 429 or (status == 200 and error.passing))
     if status == 404:
         hint = "Check the account id, the connection's base URL and the endpoint_version."
     elif transient:
