@@ -36,7 +36,10 @@ def bootstrap() -> None:
     if not PYTHON.exists():
         print(f"Creating {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
-    print("Installing airflow-provider-asyncjob with its test extras (a few minutes the first time) ...", flush=True)
+    print(
+        "Installing airflow-provider-asyncjob with its test extras (a few minutes the first time) ...",
+        flush=True,
+    )
     run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
     run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]"])
     STAMP.write_text(wanted)
@@ -79,7 +82,9 @@ def example(args: list[str]) -> int:
         # Keep echoing the emulator's output so that a full pipe never blocks it.
         threading.Thread(target=echo_lines, args=(emulator.stdout,), daemon=True).start()
         run([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
-        return subprocess.run([str(BIN / "airflow"), "dags", "test", EXAMPLE_DAG_ID, *args], env=env).returncode
+        return subprocess.run(
+            [str(BIN / "airflow"), "dags", "test", EXAMPLE_DAG_ID, *args], env=env
+        ).returncode
     finally:
         emulator.terminate()
         try:
@@ -99,7 +104,7 @@ def read_emulator_connection(emulator: subprocess.Popen) -> str | None:
     for line in emulator.stdout or ():
         print(line, end="", flush=True)
         if line.strip().startswith(prefix):
-            return line.strip()[len(prefix):].strip("'")
+            return line.strip()[len(prefix) :].strip("'")
     return None
 
 

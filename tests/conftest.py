@@ -21,7 +21,9 @@ os.environ.update(
     AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{_AIRFLOW_HOME}/airflow.db",
 )
 
-REAL_SCHEMA_DIR = Path(os.environ.get("NETSUITE_WSDL_DIR", ROOT.parent / "shared" / "netsuite-wsdl" / "2023_2"))
+REAL_SCHEMA_DIR = Path(
+    os.environ.get("NETSUITE_WSDL_DIR", ROOT.parent / "shared" / "netsuite-wsdl" / "2023_2")
+)
 
 
 @pytest.fixture(scope="session")

@@ -130,7 +130,9 @@ def check_answer(status: int, content: bytes) -> None:
         reason = f"XML that is not well-formed, perhaps cut off ({error.msg})"
         raise _NotSoap(status, content, reason, passing=True) from None
     if root.getroottree().docinfo.doctype:
-        raise _NotSoap(status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True)
+        raise _NotSoap(
+            status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True
+        )
     body = root.find(f"{{{SOAP_ENV}}}Body")
     if root.tag != f"{{{SOAP_ENV}}}Envelope" or body is None:
         raise _NotSoap(status, content, f"XML that is not a SOAP 1.1 envelope ({str(root.tag)[:80]})")
@@ -175,7 +177,9 @@ def zeep_service(endpoint_version: str, url: str, timeout: float) -> Any:
             if service is None:
                 transport = _Transport(timeout=timeout, operation_timeout=timeout)
                 document = zeep.wsdl.Document(
-                    BytesIO(compact_wsdl(endpoint_version)), transport, settings=_ZEEP_SETTINGS
+                    BytesIO(compact_wsdl(endpoint_version)),
+                    transport,  # type: ignore[arg-type]  # zeep annotates a class, wants an instance
+                    settings=_ZEEP_SETTINGS,
                 )
                 client = zeep.Client(document, transport=transport, settings=_ZEEP_SETTINGS)
                 binding = f"{{{endpoints.namespaces(endpoint_version).wsdl}}}NetSuiteBinding"
@@ -221,10 +225,18 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
         return _not_soap(error, **context)
     if isinstance(error, zeep.exceptions.Fault):
         parsed = _fault_detail(error.detail)
-        fault_type, code, message = parsed or ("SoapFault", str(error.code or "UNKNOWN"), str(error.message or ""))
-        return make_fault(fault_type=fault_type, code=code, netsuite_message=message, http_status=500, **context)
+        fault_type, code, message = parsed or (
+            "SoapFault",
+            str(error.code or "UNKNOWN"),
+            str(error.message or ""),
+        )
+        return make_fault(
+            fault_type=fault_type, code=code, netsuite_message=message, http_status=500, **context
+        )
     if isinstance(error, zeep.exceptions.TransportError):
-        return _not_soap(_NotSoap(error.status_code, error.content or b"", "an answer zeep could not read"), **context)
+        return _not_soap(
+            _NotSoap(error.status_code, error.content or b"", "an answer zeep could not read"), **context
+        )
     if isinstance(error, (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden)):
         return _not_soap(_NotSoap(200, b"", "a DOCTYPE, which is refused", doctype=True), **context)
     if isinstance(error, requests.Timeout):
@@ -262,7 +274,9 @@ def _not_soap(error: _NotSoap, **context: Any) -> NetSuiteError:
     """
     status = error.status
     quoted = excerpt(error.content)
-    message = f"HTTP {status} with {error.reason} instead of a SOAP answer" + (f": {quoted}" if quoted else ".")
+    message = f"HTTP {status} with {error.reason} instead of a SOAP answer" + (
+        f": {quoted}" if quoted else "."
+    )
     if error.doctype:
         return NetSuiteResponseError(message, hint="Check the base URL and any proxy in between.", **context)
     transient = status is not None and (status >= 500 or status == 429 or (status == 200 and error.passing))
@@ -338,7 +352,9 @@ class NetSuiteClient:
             retry=tenacity.retry_if_exception(_is_transient),
             stop=tenacity.stop_after_attempt(self.retry.max_attempts)
             | tenacity.stop_after_delay(self.retry.max_delay),
-            wait=tenacity.wait_random_exponential(multiplier=self.retry.initial_wait, max=self.retry.max_wait),
+            wait=tenacity.wait_random_exponential(
+                multiplier=self.retry.initial_wait, max=self.retry.max_wait
+            ),
             before_sleep=_log_retry,
             reraise=True,
         )
@@ -372,4 +388,3 @@ def _log_retry(state: tenacity.RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0.0
     log.warning("%s; attempt %d failed, retrying in %.1f s", error, state.attempt_number, wait)
-

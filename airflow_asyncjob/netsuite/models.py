@@ -186,9 +186,7 @@ def _float(value: Any, field_name: str, job_id: str) -> float:
             job_id=job_id,
         ) from None
     if math.isnan(number):
-        raise NetSuiteResponseError(
-            f"{field_name} is NaN.", operation="checkAsyncStatus", job_id=job_id
-        )
+        raise NetSuiteResponseError(f"{field_name} is NaN.", operation="checkAsyncStatus", job_id=job_id)
     return number
 
 
@@ -266,9 +264,7 @@ def _parse_record_result(response: Any) -> RecordResult:
     record = _get(response, "record")
     base_ref = _parse_ref(_get(response, "baseRef"))
     if base_ref is None and record is not None:
-        base_ref = RecordRef(
-            internal_id=_get(record, "internalId"), external_id=_get(record, "externalId")
-        )
+        base_ref = RecordRef(internal_id=_get(record, "internalId"), external_id=_get(record, "externalId"))
     return RecordResult(
         # A record failed only where NetSuite says isSuccess="false".
         is_success=is_success is not False,

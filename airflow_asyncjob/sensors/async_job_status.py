@@ -152,7 +152,6 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
             self.skip_all_except(context["ti"], follow)
         return final
 
-
     def _check_branch_targets(self) -> None:
         """Fail before waiting, not hours later, when a branch target is not a direct downstream task."""
         downstream = self.downstream_task_ids

@@ -71,7 +71,9 @@ def test_plain_zeep_on_the_real_wsdl_reads_the_emulators_answers(emulator, real_
     credentials = emulator.credentials
 
     def call(operation, **kwargs):
-        return getattr(service, operation)(**kwargs, _soapheaders={"tokenPassport": token_passport(credentials)})
+        return getattr(service, operation)(
+            **kwargs, _soapheaders={"tokenPassport": token_passport(credentials)}
+        )
 
     job_id = EXAMPLE_JOB_IDS["finishedWithErrors"]
     first = call("checkAsyncStatus", jobId=job_id)
@@ -87,6 +89,8 @@ def test_plain_zeep_on_the_real_wsdl_reads_the_emulators_answers(emulator, real_
     result = call("getAsyncResult", jobId=job_id, pageIndex=1).body.asyncResult
     assert type(result).__name__ == "AsyncUpsertListResult"
     responses = result.writeResponseList.writeResponse
-    failed = sorted((r.baseRef.externalId, r.status.statusDetail[0].code) for r in responses if not r.status.isSuccess)
+    failed = sorted(
+        (r.baseRef.externalId, r.status.statusDetail[0].code) for r in responses if not r.status.isSuccess
+    )
     assert failed == [("cust-0102", "DUP_ENTITY"), ("cust-0104", "INVALID_KEY_OR_REF")]
     assert type(responses[0].baseRef).__name__ == "RecordRef"

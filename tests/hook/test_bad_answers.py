@@ -25,7 +25,9 @@ def hook() -> SoapAsyncJobHook:
 
 @pytest.fixture
 def job_id(emulator):
-    return emulator.create_job({"operation": "asyncAddList", "pending_seconds": 60, "records": [{"externalId": "a"}]})
+    return emulator.create_job(
+        {"operation": "asyncAddList", "pending_seconds": 60, "records": [{"externalId": "a"}]}
+    )
 
 
 def checks(emulator) -> int:
@@ -50,7 +52,9 @@ def test_transient_bad_answer_is_retried_then_succeeds(emulator, job_id, status,
 
 
 def test_cut_off_answer_every_time_ends_in_a_typed_transient_error(emulator, job_id):
-    emulator.inject("raw", status=200, body=ENVELOPE + "<soapenv:Body><chec", operation="checkAsyncStatus", times=5)
+    emulator.inject(
+        "raw", status=200, body=ENVELOPE + "<soapenv:Body><chec", operation="checkAsyncStatus", times=5
+    )
     with pytest.raises(NetSuiteTransportError, match="not well-formed, perhaps cut off") as caught:
         hook().check_async_status(job_id)
     assert caught.value.transient
@@ -61,7 +65,12 @@ def test_cut_off_answer_every_time_ends_in_a_typed_transient_error(emulator, job
     ("status", "body", "content_type", "expected"),
     [
         (403, "<html><body>Forbidden</body></html>", "text/html", "HTTP 403 with an HTML page"),
-        (200, json.dumps({"error": "wrong endpoint"}), "application/json", "HTTP 200 with a body that is not XML"),
+        (
+            200,
+            json.dumps({"error": "wrong endpoint"}),
+            "application/json",
+            "HTTP 200 with a body that is not XML",
+        ),
         (200, ENVELOPE + "<soapenv:Body/></soapenv:Envelope>", "text/xml", "empty Body"),
         (200, "<rss><channel/></rss>", "text/xml", "not a SOAP 1.1 envelope"),
     ],
@@ -78,8 +87,11 @@ def test_permanent_bad_answer_is_not_retried(emulator, job_id, status, body, con
 def test_entities_are_never_resolved(emulator, job_id, tmp_path):
     secret_file = tmp_path / "secret.txt"
     secret_file.write_text("CONTENT-OF-A-LOCAL-FILE")
-    xxe = (f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file://{secret_file}">]>'
-           + ENVELOPE.split("?>", 1)[1] + "<soapenv:Body><x>&e;</x></soapenv:Body></soapenv:Envelope>")
+    xxe = (
+        f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file://{secret_file}">]>'
+        + ENVELOPE.split("?>", 1)[1]
+        + "<soapenv:Body><x>&e;</x></soapenv:Body></soapenv:Envelope>"
+    )
     emulator.inject("raw", status=200, body=xxe, content_type="text/xml", operation="checkAsyncStatus")
     with pytest.raises(NetSuiteResponseError, match="DOCTYPE, which is refused") as caught:
         hook().check_async_status(job_id)
@@ -88,12 +100,14 @@ def test_entities_are_never_resolved(emulator, job_id, tmp_path):
 
 def test_answer_about_another_job_is_refused(emulator, job_id):
     other = emulator.create_job({"operation": "asyncAddList", "records": [{"externalId": "b"}]})
-    answer = (ENVELOPE + '<soapenv:Body><checkAsyncStatusResponse xmlns="urn:messages_2025_2.platform.webservices'
-              '.netsuite.com"><platformCore:asyncStatusResult xmlns:platformCore="urn:core_2025_2.platform.'
-              f'webservices.netsuite.com"><platformCore:jobId>{other}</platformCore:jobId><platformCore:status>'
-              "finished</platformCore:status><platformCore:percentCompleted>100.0</platformCore:percentCompleted>"
-              "<platformCore:estRemainingDuration>0.0</platformCore:estRemainingDuration></platformCore:"
-              "asyncStatusResult></checkAsyncStatusResponse></soapenv:Body></soapenv:Envelope>")
+    answer = (
+        ENVELOPE + '<soapenv:Body><checkAsyncStatusResponse xmlns="urn:messages_2025_2.platform.webservices'
+        '.netsuite.com"><platformCore:asyncStatusResult xmlns:platformCore="urn:core_2025_2.platform.'
+        f'webservices.netsuite.com"><platformCore:jobId>{other}</platformCore:jobId><platformCore:status>'
+        "finished</platformCore:status><platformCore:percentCompleted>100.0</platformCore:percentCompleted>"
+        "<platformCore:estRemainingDuration>0.0</platformCore:estRemainingDuration></platformCore:"
+        "asyncStatusResult></checkAsyncStatusResponse></soapenv:Body></soapenv:Envelope>"
+    )
     emulator.inject("raw", status=200, body=answer, content_type="text/xml", operation="checkAsyncStatus")
     with pytest.raises(NetSuiteResponseError, match="not the job asked about"):
         hook().check_async_status(job_id)

@@ -33,7 +33,9 @@ def sent_nonces(emulator, operation="checkAsyncStatus"):
     nonces = []
     for request in emulator.requests():
         if request["operation"] == operation:
-            envelope = etree.fromstring(request["body"].encode() if isinstance(request["body"], str) else request["body"])
+            envelope = etree.fromstring(
+                request["body"].encode() if isinstance(request["body"], str) else request["body"]
+            )
             nonces.append(envelope.findtext(f".//{TBA}nonce"))
     return nonces
 
@@ -45,8 +47,13 @@ def set_connection(monkeypatch, emulator, **extra_overrides):
 
 
 def test_new_job_is_pending_with_percent_and_estimate(emulator):
-    job_id = emulator.create_job({"operation": "asyncUpsertList", "pending_seconds": 60,
-                                  "records": [{"externalId": "c1", "success": True}]})
+    job_id = emulator.create_job(
+        {
+            "operation": "asyncUpsertList",
+            "pending_seconds": 60,
+            "records": [{"externalId": "c1", "success": True}],
+        }
+    )
     status = hook().check_async_status(job_id)
     assert status.job_id == job_id
     assert status.status is AsyncStatus.PENDING
@@ -55,8 +62,14 @@ def test_new_job_is_pending_with_percent_and_estimate(emulator):
 
 
 def test_job_reaches_its_final_status(emulator):
-    job_id = emulator.create_job({"operation": "asyncUpsertList", "pending_seconds": 0, "processing_seconds": 0,
-                                  "records": [{"externalId": "c1", "success": True}]})
+    job_id = emulator.create_job(
+        {
+            "operation": "asyncUpsertList",
+            "pending_seconds": 0,
+            "processing_seconds": 0,
+            "records": [{"externalId": "c1", "success": True}],
+        }
+    )
     status = hook().check_async_status(job_id)
     assert status.status is AsyncStatus.FINISHED
     assert status.percent_completed == 100.0
@@ -91,8 +104,9 @@ def test_retry_after_transient_fault_carries_a_new_nonce(emulator):
     assert len(nonces) == 2 and nonces[0] != nonces[1]
 
 
-@pytest.mark.parametrize("code", ["WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "ACCT_TEMP_UNAVAILABLE",
-                                  "UNEXPECTED_ERROR"])
+@pytest.mark.parametrize(
+    "code", ["WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "ACCT_TEMP_UNAVAILABLE", "UNEXPECTED_ERROR"]
+)
 def test_transient_fault_then_success_succeeds(emulator, code):
     job_id = emulator.create_job({"operation": "asyncAddList", "records": [{"externalId": "a"}]})
     emulator.inject("soap_fault", code=code, operation="checkAsyncStatus", times=2)
@@ -137,14 +151,21 @@ def test_wrong_secret_is_invalid_credentials_not_retried(emulator, monkeypatch):
         hook().check_async_status("ANY")
     error = caught.value
     assert (error.fault_type, error.code, error.netsuite_message) == (
-        "InvalidCredentialsFault", "USER_ERROR", "Invalid login attempt.")
+        "InvalidCredentialsFault",
+        "USER_ERROR",
+        "Invalid login attempt.",
+    )
     assert "not-the-secret" not in str(error)
     assert emulator.stats()["requests"]["checkAsyncStatus"] == 1
 
 
 def test_http_404_is_permanent_and_quotes_only_an_excerpt(emulator):
-    emulator.inject("raw", status=404, body="<html><body>" + "Not Found " * 500 + "</body></html>",
-                    content_type="text/html")
+    emulator.inject(
+        "raw",
+        status=404,
+        body="<html><body>" + "Not Found " * 500 + "</body></html>",
+        content_type="text/html",
+    )
     with pytest.raises(NetSuiteTransportError) as caught:
         hook().check_async_status("ANY")
     assert caught.value.http_status == 404 and not caught.value.transient
@@ -188,7 +209,9 @@ def test_one_zeep_client_per_version_and_url(emulator):
 
 
 def test_job_not_complete_is_a_typed_fault(emulator):
-    job_id = emulator.create_job({"operation": "asyncAddList", "pending_seconds": 60, "records": [{"externalId": "a"}]})
+    job_id = emulator.create_job(
+        {"operation": "asyncAddList", "pending_seconds": 60, "records": [{"externalId": "a"}]}
+    )
     with pytest.raises(NetSuiteFault) as caught:
         hook().get_async_result(job_id)
     assert caught.value.code == "JOB_NOT_COMPLETE"

@@ -31,14 +31,20 @@ def test_follow_ids_without_branch_are_refused():
 
 def test_follow_ids_of_the_wrong_type_are_named():
     with pytest.raises(TypeError, match="follow_task_ids_if_finished must be a task id or a list"):
-        sensor(on_finished_with_errors="branch", follow_task_ids_if_finished=5,
-               follow_task_ids_if_finished_with_errors="report")
+        sensor(
+            on_finished_with_errors="branch",
+            follow_task_ids_if_finished=5,
+            follow_task_ids_if_finished_with_errors="report",
+        )
 
 
 def test_branch_to_a_task_that_is_not_downstream_fails_before_polling():
     with DAG("d", schedule=None):
-        wait = sensor(on_finished_with_errors="branch", follow_task_ids_if_finished="load",
-                      follow_task_ids_if_finished_with_errors="reprt")
+        wait = sensor(
+            on_finished_with_errors="branch",
+            follow_task_ids_if_finished="load",
+            follow_task_ids_if_finished_with_errors="reprt",
+        )
         wait >> EmptyOperator(task_id="load")
     with pytest.raises(AirflowFailException, match=r"\['reprt'\], which are not its direct downstream"):
         wait.execute(context={})

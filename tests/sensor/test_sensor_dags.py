@@ -17,8 +17,13 @@ RECORDS = {
     "finished": [{"externalId": "c1", "internalId": "1", "type": "customer", "success": True}],
     "finishedWithErrors": [
         {"externalId": "c1", "internalId": "1", "type": "customer", "success": True},
-        {"externalId": "c2", "type": "customer", "success": False, "code": "DUP_ENTITY",
-         "message": "This entity already exists."},
+        {
+            "externalId": "c2",
+            "type": "customer",
+            "success": False,
+            "code": "DUP_ENTITY",
+            "message": "This entity already exists.",
+        },
     ],
     "failed": [{"externalId": "c1", "type": "customer"}],
 }
@@ -46,7 +51,10 @@ def create_job(emulator, final_status: str) -> str:
         "records": RECORDS[final_status],
     }
     if final_status == "failed":
-        spec["failure"] = {"code": "UNEXPECTED_ERROR", "message": "An unexpected error occurred. Error ID: abc123"}
+        spec["failure"] = {
+            "code": "UNEXPECTED_ERROR",
+            "message": "An unexpected error occurred. Error ID: abc123",
+        }
     return emulator.create_job(spec)
 
 
@@ -75,10 +83,16 @@ def test_every_status_and_policy_in_poke_mode(airflow_db, emulator, capfd, final
     if sensor_state == "success":
         ti = next(t for t in dag_run.get_task_instances() if t.task_id == "wait")
         assert ti.xcom_pull(task_ids="wait") == {
-            "job_id": job_id, "status": final_status, "percent_completed": 100.0, "est_remaining_duration": 0.0,
+            "job_id": job_id,
+            "status": final_status,
+            "percent_completed": 100.0,
+            "est_remaining_duration": 0.0,
         }
     if final_status == "failed":
-        assert f"NetSuite job {job_id} failed. NetSuite says: UNEXPECTED_ERROR: An unexpected error occurred." in output
+        assert (
+            f"NetSuite job {job_id} failed. NetSuite says: UNEXPECTED_ERROR: An unexpected error occurred."
+            in output
+        )
     if (final_status, policy) == ("finishedWithErrors", "fail"):
         assert f"NetSuite job {job_id} finished with errors" in output
 

@@ -19,13 +19,27 @@ from airflow_asyncjob.netsuite.faults import ConfigurationError
 #        | openssl dgst -sha256 -hmac 'cs&ts' -binary | base64
 VECTORS = [
     (
-        dict(account="1234567_SB1", consumer_key="ck", token_id="tk", nonce="AbCdEf123456",
-             timestamp=1700000000, consumer_secret="cs", token_secret="ts"),
+        dict(
+            account="1234567_SB1",
+            consumer_key="ck",
+            token_id="tk",
+            nonce="AbCdEf123456",
+            timestamp=1700000000,
+            consumer_secret="cs",
+            token_secret="ts",
+        ),
         "vxRfbyrsohqRC4YvNBO07hmgha/Wi0zmHaWQMcg5VuQ=",
     ),
     (
-        dict(account="TSTDRV1234567", consumer_key="4e3b0c9a", token_id="7f1d2e3c", nonce="abc123XYZ789",
-             timestamp=1795939200, consumer_secret="consumer-secret", token_secret="token-secret"),
+        dict(
+            account="TSTDRV1234567",
+            consumer_key="4e3b0c9a",
+            token_id="7f1d2e3c",
+            nonce="abc123XYZ789",
+            timestamp=1795939200,
+            consumer_secret="consumer-secret",
+            token_secret="token-secret",
+        ),
         "r/xs9Do3qCRw5hrwbOWs/7M+ZiimmTpKvdZNQA0dB34=",
     ),
 ]
@@ -37,8 +51,13 @@ def test_signature_matches_openssl_vector(inputs, expected):
 
 
 def credentials(**overrides):
-    values = dict(account=normalize_account_id("1234567_sb1"), consumer_key="ck", consumer_secret="cs",
-                  token_id="tk", token_secret="ts")
+    values = dict(
+        account=normalize_account_id("1234567_sb1"),
+        consumer_key="ck",
+        consumer_secret="cs",
+        token_id="tk",
+        token_secret="ts",
+    )
     values.update(overrides)
     return TokenCredentials(**values)
 

@@ -9,7 +9,12 @@ from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus, parse_
 
 
 def answer(**overrides):
-    result = {"jobId": "JOB-1", "status": "processing", "percentCompleted": 42.5, "estRemainingDuration": 12.0}
+    result = {
+        "jobId": "JOB-1",
+        "status": "processing",
+        "percentCompleted": 42.5,
+        "estRemainingDuration": 12.0,
+    }
     result.update(overrides)
     return {"asyncStatusResult": result}
 
@@ -21,8 +26,14 @@ def test_each_schema_status_parses(value):
 
 @pytest.mark.parametrize(
     ("value", "terminal"),
-    [("pending", False), ("processing", False), ("retry", False),
-     ("finished", True), ("finishedWithErrors", True), ("failed", True)],
+    [
+        ("pending", False),
+        ("processing", False),
+        ("retry", False),
+        ("finished", True),
+        ("finishedWithErrors", True),
+        ("failed", True),
+    ],
 )
 def test_terminal_statuses(value, terminal):
     assert AsyncStatus(value).is_terminal is terminal
@@ -48,7 +59,10 @@ def test_nan_percent_is_refused():
 def test_status_round_trips_through_its_xcom_shape():
     status = parse_async_status(answer(), requested_job_id="JOB-1")
     assert status.to_dict() == {
-        "job_id": "JOB-1", "status": "processing", "percent_completed": 42.5, "est_remaining_duration": 12.0,
+        "job_id": "JOB-1",
+        "status": "processing",
+        "percent_completed": 42.5,
+        "est_remaining_duration": 12.0,
     }
     assert AsyncJobStatus.from_dict(status.to_dict()) == status
 

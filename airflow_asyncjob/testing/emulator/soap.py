@@ -118,14 +118,13 @@ def read_token_passport(request: SoapRequest) -> TokenPassport | None:
         EmulatedFault: the header also has ``applicationInfo`` (ambiguous authentication).
     """
     ns = request.ns
-    passport = (
-        None
-        if request.header is None
-        else request.header.find(etree.QName(ns.messages, "tokenPassport").text)
-    )
+    header = request.header
+    if header is None:
+        return None
+    passport = header.find(etree.QName(ns.messages, "tokenPassport").text)
     if passport is None:
         return None
-    if request.header.find(etree.QName(ns.messages, "applicationInfo").text) is not None:
+    if header.find(etree.QName(ns.messages, "applicationInfo").text) is not None:
         raise ambiguous_authentication()
 
     def text(name: str) -> str:
