@@ -12,8 +12,6 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from importlib import resources
 from io import BytesIO
 from typing import Any
 
@@ -39,6 +37,7 @@ from airflow_asyncjob.netsuite.models import (
     parse_async_status,
     parse_server_time,
 )
+from airflow_asyncjob.netsuite.schema import compact_wsdl
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +69,6 @@ class RetryPolicy:
 
 def _is_transient(error: BaseException) -> bool:
     return isinstance(error, NetSuiteError) and error.transient
-
-
-@lru_cache(maxsize=8)
-def compact_wsdl(endpoint_version: str) -> bytes:
-    """The shipped compact WSDL rendered for ``endpoint_version`` (namespaces ``..._<V>...``)."""
-    version = endpoints.validate_endpoint_version(endpoint_version)
-    template = resources.files("airflow_asyncjob.netsuite.schema").joinpath("netsuite.wsdl").read_text()
-    return template.replace("ENDPOINT_VERSION", version).encode()
 
 
 # Answers are checked with a strict parser before zeep sees them: zeep's own parser runs in

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
-from importlib import resources
 
 from lxml import etree
 
 from airflow_asyncjob.netsuite.endpoints import Namespaces, namespaces, version_of_namespace
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
+from airflow_asyncjob.netsuite.schema import compact_wsdl
 from airflow_asyncjob.testing.emulator.exceptions import ClientFault, EmulatedFault, ambiguous_authentication
 from airflow_asyncjob.testing.emulator.jobs import (
     RESULT_TYPES,
@@ -375,17 +374,9 @@ def client_fault_response(fault: ClientFault) -> bytes:
     return _serialize(envelope)
 
 
-@lru_cache(maxsize=16)
-def _wsdl_template(endpoint_version: str) -> bytes:
-    template = (
-        resources.files("airflow_asyncjob.netsuite.schema").joinpath("netsuite.wsdl").read_text("utf-8")
-    )
-    return template.replace("ENDPOINT_VERSION", endpoint_version).encode("utf-8")
-
-
 def render_wsdl(endpoint_version: str, location: str) -> bytes:
     """The shipped compact WSDL for ``endpoint_version`` with its soap:address set to ``location``."""
-    root = etree.fromstring(_wsdl_template(namespaces(endpoint_version).version), _PARSER)
+    root = etree.fromstring(compact_wsdl(endpoint_version), _PARSER)
     for address in root.iter(etree.QName(WSDL_SOAP, "address").text):
         address.set("location", location)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
