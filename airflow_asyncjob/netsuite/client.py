@@ -1,35 +1,39 @@
-"""The NetSuite SOAP client: zeep over the compact schema we ship, token-based auth, typed errors.
+"""NetSuite SOAP clients, sync and async: zeep over the compact schema we ship, token-based auth.
 
-One zeep client is built per process per (endpoint version, service URL) and reused by every
-call; every HTTP request gets a fresh tokenPassport (new nonce, timestamp and signature), retries
-included. Transient failures are retried with tenacity (exponential backoff with full jitter,
-bounded attempts and total time). Imports nothing from Airflow.
+- The schema is read once per process per endpoint version and shared by every client.
+- ``NetSuiteClient`` (sync: poke and reschedule modes, operators): one zeep service per process
+  per (endpoint version, service URL, time-out), reused by every call.
+- ``async_client(...)`` (async: triggers): in one event loop, every client of one account shares
+  one httpx connection pool and one AIMD limit on in-flight requests; the pool closes when the
+  last client of the account is released.
+- Every HTTP request gets a fresh tokenPassport (new nonce, timestamp and signature), retries
+  included. Transient failures are retried with tenacity (exponential backoff with full jitter).
+
+Imports nothing from Airflow.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from dataclasses import dataclass
+import weakref
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from io import BytesIO
 from typing import Any
 
-import requests
+import httpx
 import tenacity
 import zeep
-import zeep.exceptions
-from lxml import etree
+import zeep.proxy
+import zeep.wsdl
 
 from airflow_asyncjob.netsuite import auth, endpoints
-from airflow_asyncjob.netsuite.faults import (
-    ConfigurationError,
-    NetSuiteError,
-    NetSuiteResponseError,
-    NetSuiteTransportError,
-    excerpt,
-    make_fault,
-)
+from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, ConfigurationError, NetSuiteError
+from airflow_asyncjob.netsuite.limiter import AimdLimiter
 from airflow_asyncjob.netsuite.models import (
     AsyncJobStatus,
     AsyncResultPage,
@@ -38,10 +42,12 @@ from airflow_asyncjob.netsuite.models import (
     parse_server_time,
 )
 from airflow_asyncjob.netsuite.schema import compact_wsdl
+from airflow_asyncjob.netsuite.transports import AsyncTransport, SyncTransport, translate
 
 log = logging.getLogger(__name__)
 
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+#: In-flight requests per account from one process, below NetSuite's smallest account limit (5).
+DEFAULT_MAX_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -67,80 +73,35 @@ class RetryPolicy:
             )
 
 
+def _retrying(policy: RetryPolicy) -> dict[str, Any]:
+    """tenacity arguments for a policy. Concurrency faults do not use up attempts: the limiter
+    steps down on them, and only ``max_delay`` ends their retries."""
+    attempts = tenacity.stop_after_attempt(policy.max_attempts)
+    delay = tenacity.stop_after_delay(policy.max_delay)
+
+    def stop(state: tenacity.RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ConcurrencyLimitError):
+            return delay(state)
+        return attempts(state) or delay(state)
+
+    return dict(
+        retry=tenacity.retry_if_exception(_is_transient),
+        stop=stop,
+        wait=tenacity.wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait),
+        before_sleep=_log_retry,
+        reraise=True,
+    )
+
+
 def _is_transient(error: BaseException) -> bool:
     return isinstance(error, NetSuiteError) and error.transient
 
 
-# Answers are checked with a strict parser before zeep sees them: zeep's own parser runs in
-# recover mode (strict=False, which we need so that unknown extra elements are tolerated), and
-# recover mode would silently accept a truncated document.
-_STRICT_PARSER = etree.XMLParser(
-    resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, recover=False
-)
-
-
-class _NotSoap(Exception):
-    """The transport's verdict on an HTTP answer that is not a usable SOAP envelope.
-
-    ``passing``: a retry may get a good answer even at HTTP 200 (maintenance page, cut-off body).
-    ``doctype``: the answer declares a DTD, which is refused outright.
-    """
-
-    def __init__(
-        self, status: int | None, content: bytes, reason: str, *, passing: bool = False, doctype: bool = False
-    ) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.content = content
-        self.reason = reason
-        self.passing = passing
-        self.doctype = doctype
-
-
-def _looks_like_html(content: bytes) -> bool:
-    head = content[:512].lower()
-    return b"<html" in head or b"<!doctype html" in head
-
-
-def check_answer(status: int, content: bytes) -> None:
-    """Let through only a well-formed SOAP 1.1 envelope with an element in its Body.
-
-    Raises:
-        _NotSoap: empty, HTML, not well-formed (e.g. cut off), a DOCTYPE, not an envelope,
-            an empty Body, or an HTTP error status whose answer is not a SOAP Fault.
-    """
-    if not content.strip():
-        raise _NotSoap(status, content, "an empty body", passing=True)
-    if _looks_like_html(content):
-        raise _NotSoap(status, content, "an HTML page", passing=True)
-    try:
-        root = etree.fromstring(content, _STRICT_PARSER)
-    except etree.XMLSyntaxError as error:
-        if not content.lstrip().startswith(b"<"):
-            raise _NotSoap(status, content, "a body that is not XML") from None
-        reason = f"XML that is not well-formed, perhaps cut off ({error.msg})"
-        raise _NotSoap(status, content, reason, passing=True) from None
-    if root.getroottree().docinfo.doctype:
-        raise _NotSoap(
-            status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True
-        )
-    body = root.find(f"{{{SOAP_ENV}}}Body")
-    if root.tag != f"{{{SOAP_ENV}}}Envelope" or body is None:
-        raise _NotSoap(status, content, f"XML that is not a SOAP 1.1 envelope ({str(root.tag)[:80]})")
-    first = next((child for child in body if isinstance(child.tag, str)), None)
-    if first is None:
-        raise _NotSoap(status, content, "a SOAP envelope with an empty Body")
-    if status != 200 and first.tag != f"{{{SOAP_ENV}}}Fault":
-        raise _NotSoap(status, content, "a SOAP answer that is not a Fault")
-
-
-class _Transport(zeep.Transport):
-    """zeep's requests transport, refusing unusable answers before zeep parses or quotes them."""
-
-    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        response = super().post(address, message, headers)
-        check_answer(response.status_code, response.content)
-        return response
+def _log_retry(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    log.warning("%s; attempt %d failed, retrying in %.1f s", error, state.attempt_number, wait)
 
 
 _ZEEP_SETTINGS = zeep.Settings(
@@ -151,137 +112,84 @@ _ZEEP_SETTINGS = zeep.Settings(
     forbid_external=True,
 )
 
-_clients: dict[tuple[str, str, float], Any] = {}
-_clients_lock = threading.Lock()
+_lock = threading.Lock()
+_documents: dict[str, zeep.wsdl.Document] = {}
+_services: dict[tuple[str, str, float], Any] = {}
+
+
+def _document(endpoint_version: str) -> zeep.wsdl.Document:
+    """The parsed compact schema for an endpoint version, built once per process (caller holds _lock)."""
+    document = _documents.get(endpoint_version)
+    if document is None:
+        loader = SyncTransport()  # never fetches: the document has no imports
+        document = zeep.wsdl.Document(
+            BytesIO(compact_wsdl(endpoint_version)),
+            loader,  # type: ignore[arg-type]  # zeep annotates a class, wants an instance
+            settings=_ZEEP_SETTINGS,
+        )
+        _documents[endpoint_version] = document
+    return document
+
+
+def _binding(endpoint_version: str) -> str:
+    return f"{{{endpoints.namespaces(endpoint_version).wsdl}}}NetSuiteBinding"
 
 
 def zeep_service(endpoint_version: str, url: str, timeout: float) -> Any:
-    """The process-wide zeep service proxy for (endpoint version, service URL, timeout).
-
-    Built from the shipped schema on first use (no WSDL download), then reused.
-    """
+    """The process-wide sync zeep service proxy for (endpoint version, service URL, timeout)."""
     key = (endpoint_version, url, timeout)
-    service = _clients.get(key)
+    service = _services.get(key)
     if service is None:
-        with _clients_lock:
-            service = _clients.get(key)
+        with _lock:
+            service = _services.get(key)
             if service is None:
-                transport = _Transport(timeout=timeout, operation_timeout=timeout)
-                document = zeep.wsdl.Document(
-                    BytesIO(compact_wsdl(endpoint_version)),
-                    transport,  # type: ignore[arg-type]  # zeep annotates a class, wants an instance
-                    settings=_ZEEP_SETTINGS,
-                )
-                client = zeep.Client(document, transport=transport, settings=_ZEEP_SETTINGS)
-                binding = f"{{{endpoints.namespaces(endpoint_version).wsdl}}}NetSuiteBinding"
-                service = client.create_service(binding, url)
-                _clients[key] = service
+                transport = SyncTransport(timeout=timeout, operation_timeout=timeout)
+                client = zeep.Client(_document(endpoint_version), transport=transport, settings=_ZEEP_SETTINGS)
+                service = _services[key] = client.create_service(_binding(endpoint_version), url)
     return service
 
 
-def _fault_detail(detail: Any) -> tuple[str, str, str] | None:
-    """(fault type, code, message) from a SOAP fault's ``detail``, or None without a NetSuite one."""
-    if not isinstance(detail, etree._Element):
-        return None
-    for child in detail:
-        if not isinstance(child.tag, str):
-            continue
-        qname = etree.QName(child)
-        if not (qname.namespace or "").startswith("urn:faults_"):
-            continue  # Axis adds ns1:hostname beside the fault element
-        code = child.findtext(f"{{{qname.namespace}}}code") or ""
-        message = child.findtext(f"{{{qname.namespace}}}message") or ""
-        local = qname.localname
-        return local[:1].upper() + local[1:], code.strip(), message.strip()
-    return None
+# -- operations: arguments checked and answers parsed the same way for both clients ---------------
 
 
-def _translate(error: Exception, operation: str, job_id: str | None) -> NetSuiteError:
-    """Any failure of one zeep call -> the typed NetSuiteError a user can act on."""
-    try:
-        return _classify(error, operation=operation, job_id=job_id)
-    except Exception as unexpected:  # a translation bug must not replace the error with another
-        return NetSuiteResponseError(
-            f"unexpected {type(error).__name__} ({excerpt(str(error))}); "
-            f"while reading it: {type(unexpected).__name__}",
-            operation=operation,
-            job_id=job_id,
-        )
+@dataclass(frozen=True)
+class _Call:
+    operation: str
+    job_id: str | None
+    body: dict[str, Any]
+    parse: Callable[[Any], Any]
 
 
-def _classify(error: Exception, **context: Any) -> NetSuiteError:
-    if isinstance(error, NetSuiteError):
-        return error
-    if isinstance(error, _NotSoap):
-        return _not_soap(error, **context)
-    if isinstance(error, zeep.exceptions.Fault):
-        parsed = _fault_detail(error.detail)
-        fault_type, code, message = parsed or (
-            "SoapFault",
-            str(error.code or "UNKNOWN"),
-            str(error.message or ""),
-        )
-        return make_fault(
-            fault_type=fault_type, code=code, netsuite_message=message, http_status=500, **context
-        )
-    if isinstance(error, zeep.exceptions.TransportError):
-        return _not_soap(
-            _NotSoap(error.status_code, error.content or b"", "an answer zeep could not read"), **context
-        )
-    if isinstance(error, (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden)):
-        return _not_soap(_NotSoap(200, b"", "a DOCTYPE, which is refused", doctype=True), **context)
-    if isinstance(error, requests.Timeout):
-        return NetSuiteTransportError(
-            f"no answer within the time-out ({type(error).__name__}).",
-            transient=True,
-            hint="NetSuite or the network is slow; raise the hook's timeout if this persists.",
-            **context,
-        )
-    if isinstance(error, requests.exceptions.SSLError):
-        return NetSuiteTransportError(
-            f"TLS failed: {excerpt(str(error))}",
-            transient=False,
-            hint="Check the connection's host: https:// is assumed when it has no scheme "
-            "(write http:// for a plain-HTTP emulator), and the server's certificate.",
-            **context,
-        )
-    if isinstance(error, requests.ConnectionError):
-        return NetSuiteTransportError(
-            f"connection failed: {excerpt(str(error))}",
-            transient=True,
-            hint="Check the account id (it sets the host) or the connection's base URL, and the network.",
-            **context,
-        )
-    return NetSuiteResponseError(
-        f"the answer could not be read ({type(error).__name__}: {excerpt(str(error))}).", **context
+def _check_async_status(job_id: str) -> _Call:
+    job_id = _require_job_id(job_id)
+    return _Call(
+        "checkAsyncStatus",
+        job_id,
+        {"jobId": job_id},
+        lambda answer: parse_async_status(answer, requested_job_id=job_id),
     )
 
 
-def _not_soap(error: _NotSoap, **context: Any) -> NetSuiteError:
-    """An HTTP answer without a usable SOAP envelope -> a typed error, transient where a retry may help.
-
-    Retried: 5xx and 429; a 200 with an HTML page (maintenance), an empty or cut-off body.
-    Not retried: 404 and other 4xx (wrong URL, proxy or IP rules), a DOCTYPE, other non-SOAP content.
-    """
-    status = error.status
-    quoted = excerpt(error.content)
-    message = f"HTTP {status} with {error.reason} instead of a SOAP answer" + (
-        f": {quoted}" if quoted else "."
+def _get_async_result(job_id: str, page_index: int) -> _Call:
+    job_id = _require_job_id(job_id)
+    if isinstance(page_index, bool) or not isinstance(page_index, int) or page_index < 1:
+        raise ConfigurationError(
+            f"page_index must be an integer >= 1 (pages are 1-based), got {page_index!r}."
+        )
+    return _Call(
+        "getAsyncResult",
+        job_id,
+        {"jobId": job_id, "pageIndex": page_index},
+        lambda answer: parse_async_result(answer, job_id=job_id, page_index=page_index),
     )
-    if error.doctype:
-        return NetSuiteResponseError(message, hint="Check the base URL and any proxy in between.", **context)
-    transient = status is not None and (status >= 500 or status == 429 or (status == 200 and error.passing))
-    if status == 404:
-        hint = "Check the account id, the connection's base URL and the endpoint_version."
-    elif transient:
-        hint = "NetSuite may be in maintenance or a proxy answered; it is retried."
-    else:
-        hint = "Check the connection's base URL and any proxy or IP restriction in between."
-    return NetSuiteTransportError(message, http_status=status, transient=transient, hint=hint, **context)
+
+
+def _get_server_time() -> _Call:
+    return _Call("getServerTime", None, {}, parse_server_time)
 
 
 class NetSuiteClient:
-    """Authenticated NetSuite SOAP calls for one account and endpoint version.
+    """Authenticated NetSuite SOAP calls for one account and endpoint version (sync).
 
     Args:
         credentials: the TBA credentials (account id already normalised).
@@ -311,45 +219,27 @@ class NetSuiteClient:
     def __repr__(self) -> str:
         return f"NetSuiteClient(account={self.credentials.account}, url={self.url!r})"
 
-    # -- operations ---------------------------------------------------------------------------
-
     def check_async_status(self, job_id: str) -> AsyncJobStatus:
         """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""
-        job_id = _require_job_id(job_id)
-        answer = self._call("checkAsyncStatus", job_id, jobId=job_id)
-        return parse_async_status(answer, requested_job_id=job_id)
+        return self._run(_check_async_status(job_id))
 
     def get_async_result(self, job_id: str, page_index: int = 1) -> AsyncResultPage:
         """getAsyncResult(jobId, pageIndex) -> one AsyncResultPage (pageIndex is 1-based).
 
         NetSuite allows 20 calls per job within 30 days; each call here is one of them.
         """
-        job_id = _require_job_id(job_id)
-        if isinstance(page_index, bool) or not isinstance(page_index, int) or page_index < 1:
-            raise ConfigurationError(
-                f"page_index must be an integer >= 1 (pages are 1-based), got {page_index!r}."
-            )
-        answer = self._call("getAsyncResult", job_id, jobId=job_id, pageIndex=page_index)
-        return parse_async_result(answer, job_id=job_id, page_index=page_index)
+        return self._run(_get_async_result(job_id, page_index))
 
     def get_server_time(self) -> datetime:
         """getServerTime -> NetSuite's clock (a cheap authenticated call)."""
-        return parse_server_time(self._call("getServerTime", None))
+        return self._run(_get_server_time())
 
-    # -- plumbing -----------------------------------------------------------------------------
+    def _run(self, call: _Call) -> Any:
+        return call.parse(self._call(call.operation, call.job_id, **call.body))
 
     def _call(self, operation: str, job_id: str | None, **body: Any) -> Any:
-        retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(_is_transient),
-            stop=tenacity.stop_after_attempt(self.retry.max_attempts)
-            | tenacity.stop_after_delay(self.retry.max_delay),
-            wait=tenacity.wait_random_exponential(
-                multiplier=self.retry.initial_wait, max=self.retry.max_wait
-            ),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
-        return retrying(self._attempt, operation, job_id, body)
+        """One operation with retries; returns the answer's SOAP body as zeep objects."""
+        return tenacity.Retrying(**_retrying(self.retry))(self._attempt, operation, job_id, body)
 
     def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:
         service = zeep_service(self.endpoint_version, self.url, self.timeout)
@@ -358,7 +248,164 @@ class NetSuiteClient:
         try:
             return getattr(service, operation)(**body, _soapheaders=headers).body
         except Exception as error:  # every failure leaves as a typed NetSuiteError
-            raise _translate(error, operation, job_id) from None
+            raise translate(error, operation, job_id) from None
+
+
+# -- async: one pool and one limit per account per event loop -------------------------------------
+
+
+@dataclass(eq=False)
+class AccountChannel:
+    """What the async clients of one account share in one event loop.
+
+    Attributes:
+        account: the passport account id (e.g. ``1234567_SB1``).
+        limiter: the AIMD limit on this account's in-flight requests.
+        http: the httpx connection pool.
+        leases: the clients holding this channel; it closes when the last one goes.
+    """
+
+    account: str
+    limiter: AimdLimiter
+    http: httpx.AsyncClient
+    leases: int = 0
+    _services: dict[tuple[str, str, float], Any] = field(default_factory=dict)
+
+    def service(self, endpoint_version: str, url: str, timeout: float) -> Any:
+        key = (endpoint_version, url, timeout)
+        service = self._services.get(key)
+        if service is None:
+            with _lock:
+                document = _document(endpoint_version)
+            client = zeep.AsyncClient(
+                document, transport=AsyncTransport(self.http, timeout), settings=_ZEEP_SETTINGS
+            )
+            binding = document.bindings[_binding(endpoint_version)]
+            service = self._services[key] = zeep.proxy.AsyncServiceProxy(client, binding, address=url)
+        return service
+
+
+_channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AccountChannel]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def open_channels() -> dict[str, AccountChannel]:
+    """The channels open in the running event loop, by account (for tests and diagnostics)."""
+    return dict(_channels.get(asyncio.get_running_loop(), {}))
+
+
+@asynccontextmanager
+async def async_client(
+    credentials: auth.TokenCredentials,
+    *,
+    endpoint_version: str = endpoints.DEFAULT_ENDPOINT_VERSION,
+    base_url: str | None = None,
+    timeout: float = 60.0,
+    retry: RetryPolicy | None = None,
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+) -> AsyncIterator[AsyncNetSuiteClient]:
+    """Lease an AsyncNetSuiteClient on its account's shared channel; release it on exit.
+
+    Args:
+        credentials, endpoint_version, base_url, timeout, retry: as for NetSuiteClient.
+        max_in_flight: the most requests this account may have in flight from this event loop.
+            Clients that ask for different values share the lowest.
+
+    Raises:
+        ConfigurationError: a bad endpoint version, base URL or ``max_in_flight``.
+
+    The last lease of an account to exit (normally, by an error or by cancellation) closes the
+    account's connection pool.
+    """
+    client = AsyncNetSuiteClient(
+        credentials,
+        endpoint_version=endpoint_version,
+        base_url=base_url,
+        timeout=timeout,
+        retry=retry,
+    )
+    limiter = AimdLimiter(max_in_flight)  # validates max_in_flight before anything is opened
+    channels = _channels.setdefault(asyncio.get_running_loop(), {})
+    account = credentials.account.passport
+    channel = channels.get(account)
+    if channel is None:
+        pool = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
+        channel = channels[account] = AccountChannel(account, limiter, httpx.AsyncClient(limits=pool))
+    elif max_in_flight < channel.limiter.ceiling:
+        channel.limiter.lower_ceiling(max_in_flight)
+    channel.leases += 1
+    client.channel = channel
+    try:
+        yield client
+    finally:
+        channel.leases -= 1
+        if channel.leases == 0:
+            if channels.get(account) is channel:
+                del channels[account]  # a lease taken while we close gets a fresh channel
+            await channel.http.aclose()
+
+
+class AsyncNetSuiteClient:
+    """Authenticated NetSuite SOAP calls from asyncio; obtain one with ``async_client(...)``.
+
+    Same operations, errors and retries as NetSuiteClient. Each HTTP attempt holds one slot of
+    the account's limiter; a concurrency fault (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD)
+    halves the limit, answers widen it again, and the request is retried (see ``_retrying``).
+    """
+
+    channel: AccountChannel
+
+    def __init__(
+        self,
+        credentials: auth.TokenCredentials,
+        *,
+        endpoint_version: str = endpoints.DEFAULT_ENDPOINT_VERSION,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
+        self.url = endpoints.service_url(credentials.account, self.endpoint_version, base_url)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+
+    def __repr__(self) -> str:
+        return f"AsyncNetSuiteClient(account={self.credentials.account}, url={self.url!r})"
+
+    async def check_async_status(self, job_id: str) -> AsyncJobStatus:
+        """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""
+        return await self._run(_check_async_status(job_id))
+
+    async def get_async_result(self, job_id: str, page_index: int = 1) -> AsyncResultPage:
+        """getAsyncResult(jobId, pageIndex) -> one AsyncResultPage (1-based; 20 calls per job)."""
+        return await self._run(_get_async_result(job_id, page_index))
+
+    async def get_server_time(self) -> datetime:
+        """getServerTime -> NetSuite's clock."""
+        return await self._run(_get_server_time())
+
+    async def _run(self, call: _Call) -> Any:
+        retrying = tenacity.AsyncRetrying(**_retrying(self.retry))
+        answer = await retrying(self._attempt, call.operation, call.job_id, call.body)
+        return call.parse(answer)
+
+    async def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:
+        service = self.channel.service(self.endpoint_version, self.url, self.timeout)
+        limiter = self.channel.limiter
+        async with limiter.slot() as epoch:
+            # The passport is made once a slot is held, so its timestamp is fresh when sent.
+            headers = {"tokenPassport": auth.token_passport(self.credentials)}
+            try:
+                answer = await getattr(service, operation)(**body, _soapheaders=headers)
+            except Exception as error:  # every failure leaves as a typed NetSuiteError
+                failure = translate(error, operation, job_id)
+                if isinstance(failure, ConcurrencyLimitError):
+                    limiter.throttled(epoch)
+                raise failure from None
+        limiter.succeeded()
+        return answer.body
 
 
 MAX_JOB_ID_LENGTH = 256
@@ -373,9 +420,3 @@ def _require_job_id(job_id: Any) -> str:
             f"most {MAX_JOB_ID_LENGTH} characters, got {shown}."
         )
     return value
-
-
-def _log_retry(state: tenacity.RetryCallState) -> None:
-    error = state.outcome.exception() if state.outcome else None
-    wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("%s; attempt %d failed, retrying in %.1f s", error, state.attempt_number, wait)

@@ -128,12 +128,29 @@ def test_dropped_connection_then_success_succeeds(emulator):
 
 def test_transient_faults_stop_after_max_attempts(emulator):
     job_id = emulator.create_job({"operation": "asyncAddList", "records": [{"externalId": "a"}]})
-    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=10)
-    with pytest.raises(ConcurrencyLimitError) as caught:
+    emulator.inject("soap_fault", code="UNEXPECTED_ERROR", operation="checkAsyncStatus", times=10)
+    with pytest.raises(NetSuiteFault) as caught:
         hook().check_async_status(job_id)
-    assert caught.value.code == "WS_REQUEST_BLOCKED"
-    assert caught.value.fault_type == "ExceededConcurrentRequestLimitFault"
+    assert caught.value.code == "UNEXPECTED_ERROR"
     assert emulator.stats()["requests"]["checkAsyncStatus"] == FAST_RETRY.max_attempts
+
+
+def test_concurrency_faults_do_not_use_up_attempts(emulator):
+    job_id = emulator.create_job({"operation": "asyncAddList", "records": [{"externalId": "a"}]})
+    blocked = FAST_RETRY.max_attempts + 3
+    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=blocked)
+    assert hook().check_async_status(job_id).job_id == job_id
+    assert emulator.stats()["requests"]["checkAsyncStatus"] == blocked + 1
+
+
+def test_concurrency_faults_stop_after_max_delay(emulator):
+    job_id = emulator.create_job({"operation": "asyncAddList", "records": [{"externalId": "a"}]})
+    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=10_000)
+    impatient = RetryPolicy(max_attempts=2, max_delay=0.3, initial_wait=0.01, max_wait=0.02)
+    with pytest.raises(ConcurrencyLimitError) as caught:
+        SoapAsyncJobHook(retry=impatient, timeout=10).check_async_status(job_id)
+    assert caught.value.fault_type == "ExceededConcurrentRequestLimitFault"
+    assert emulator.stats()["requests"]["checkAsyncStatus"] > impatient.max_attempts
 
 
 def test_unknown_job_id_is_raised_at_once_with_a_hint(emulator):

@@ -1,0 +1,94 @@
+"""Adaptive polling: when to call checkAsyncStatus next, from what the last answers said.
+
+The rule (also in docs/sensor.md):
+
+1. Estimate the seconds left from two sources, ignoring any that is not a finite number of
+   seconds between 0 and ``MAX_TRUSTED_ESTIMATE``:
+
+   - NetSuite's ``estRemainingDuration`` (seconds; schema type AsyncStatusResult);
+   - the progress seen: percentCompleted gained since the previous poll, over the seconds between
+     the two polls, extrapolated to 100 percent.
+
+2. With an estimate, wait half of the smaller one: each poll halves the distance to the expected
+   end, so a job is seen finished soon after it finishes while a long job is asked rarely.
+   Without one, wait twice the previous wait (the first wait is ``min_interval``).
+
+3. Clamp to ``[min_interval, max_interval]`` (the sensor's ``poke_interval`` and
+   ``max_poll_interval``). Whatever NetSuite sends (NaN, INF, negative, 1e12), the result stays
+   within these bounds, so polling neither stalls nor spins.
+
+Imports nothing from Airflow.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from airflow_asyncjob.netsuite.faults import ConfigurationError
+
+#: Estimates above this many seconds (about 30 days, NetSuite's job retention) are not trusted.
+MAX_TRUSTED_ESTIMATE = 30 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class PollSample:
+    """One answer to remember: when it came (monotonic seconds), percent completed, wait used."""
+
+    at: float
+    percent_completed: float
+    interval: float
+
+
+def _trusted(seconds: float) -> float | None:
+    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_TRUSTED_ESTIMATE else None
+
+
+def next_poll_interval(
+    *,
+    now: float,
+    percent_completed: float,
+    est_remaining_duration: float,
+    previous: PollSample | None,
+    min_interval: float,
+    max_interval: float,
+) -> float:
+    """Seconds to wait before the next checkAsyncStatus, within ``[min_interval, max_interval]``.
+
+    Args:
+        now: monotonic seconds when this answer came.
+        percent_completed: percent (0..100) from this answer.
+        est_remaining_duration: seconds from this answer.
+        previous: the sample of the poll before, or None on the first.
+        min_interval: seconds, > 0 (the sensor's poke_interval).
+        max_interval: seconds, >= min_interval.
+
+    Raises:
+        ConfigurationError: bounds that are not finite, not positive, or in the wrong order.
+    """
+    check_bounds(min_interval, max_interval)
+    estimates = [_trusted(est_remaining_duration)]
+    if previous is not None and math.isfinite(percent_completed) and math.isfinite(previous.percent_completed):
+        gained, elapsed = percent_completed - previous.percent_completed, now - previous.at
+        if gained > 0 and elapsed > 0:
+            estimates.append(_trusted((100.0 - min(percent_completed, 100.0)) * elapsed / gained))
+    known = [e for e in estimates if e is not None]
+    if known:
+        wanted = min(known) / 2
+    elif previous is not None:
+        wanted = previous.interval * 2
+    else:
+        wanted = min_interval
+    return min(max_interval, max(min_interval, wanted))
+
+
+def check_bounds(min_interval: float, max_interval: float) -> None:
+    """Raise ConfigurationError unless 0 < min_interval <= max_interval, both finite seconds."""
+    for name, value in (("poke_interval", min_interval), ("max_poll_interval", max_interval)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigurationError(f"{name} must be a finite number of seconds, got {value!r}.")
+    if not 0 < min_interval <= max_interval:
+        raise ConfigurationError(
+            f"poll bounds must satisfy 0 < poke_interval <= max_poll_interval, got poke_interval="
+            f"{min_interval!r} and max_poll_interval={max_interval!r}."
+        )

@@ -1,0 +1,255 @@
+"""The wire under zeep: HTTP transports that check each answer, and failures -> typed errors.
+
+Both transports (requests for the sync client, httpx for the async one) refuse an answer that is
+not a usable SOAP envelope before zeep parses or quotes it, and neither logs request bodies: a
+body holds the tokenPassport signature. ``translate`` turns whatever one zeep call raised into
+the NetSuiteError a user can act on. Imports nothing from Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from typing import Any
+
+import httpx
+import requests
+import zeep
+import zeep.exceptions
+import zeep.transports
+from lxml import etree
+
+from airflow_asyncjob.netsuite.faults import (
+    NetSuiteError,
+    NetSuiteResponseError,
+    NetSuiteTransportError,
+    excerpt,
+    make_fault,
+)
+
+log = logging.getLogger(__name__)
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+
+# Answers are checked with a strict parser before zeep sees them: zeep's own parser runs in
+# recover mode (strict=False, which we need so that unknown extra elements are tolerated), and
+# recover mode would silently accept a truncated document.
+_STRICT_PARSER = etree.XMLParser(
+    resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, recover=False
+)
+
+
+class NotSoapAnswer(Exception):
+    """The transport's verdict on an HTTP answer that is not a usable SOAP envelope.
+
+    ``passing``: a retry may get a good answer even at HTTP 200 (maintenance page, cut-off body).
+    ``doctype``: the answer declares a DTD, which is refused outright.
+    """
+
+    def __init__(
+        self, status: int | None, content: bytes, reason: str, *, passing: bool = False, doctype: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.content = content
+        self.reason = reason
+        self.passing = passing
+        self.doctype = doctype
+
+
+def _looks_like_html(content: bytes) -> bool:
+    head = content[:512].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def check_answer(status: int, content: bytes) -> None:
+    """Let through only a well-formed SOAP 1.1 envelope with an element in its Body.
+
+    Raises:
+        NotSoapAnswer: empty, HTML, not well-formed (e.g. cut off), a DOCTYPE, not an envelope,
+            an empty Body, or an HTTP error status whose answer is not a SOAP Fault.
+    """
+    if not content.strip():
+        raise NotSoapAnswer(status, content, "an empty body", passing=True)
+    if _looks_like_html(content):
+        raise NotSoapAnswer(status, content, "an HTML page", passing=True)
+    try:
+        root = etree.fromstring(content, _STRICT_PARSER)
+    except etree.XMLSyntaxError as error:
+        if not content.lstrip().startswith(b"<"):
+            raise NotSoapAnswer(status, content, "a body that is not XML") from None
+        reason = f"XML that is not well-formed, perhaps cut off ({error.msg})"
+        raise NotSoapAnswer(status, content, reason, passing=True) from None
+    if root.getroottree().docinfo.doctype:
+        raise NotSoapAnswer(
+            status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True
+        )
+    body = root.find(f"{{{SOAP_ENV}}}Body")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope" or body is None:
+        raise NotSoapAnswer(status, content, f"XML that is not a SOAP 1.1 envelope ({str(root.tag)[:80]})")
+    first = next((child for child in body if isinstance(child.tag, str)), None)
+    if first is None:
+        raise NotSoapAnswer(status, content, "a SOAP envelope with an empty Body")
+    if status != 200 and first.tag != f"{{{SOAP_ENV}}}Fault":
+        raise NotSoapAnswer(status, content, "a SOAP answer that is not a Fault")
+
+
+def _log_exchange(address: str, sent: bytes, status: int, received: bytes) -> None:
+    # Sizes only: the request holds a signature, the answer may hold business data.
+    log.debug("POST %s: %d bytes sent, HTTP %d with %d bytes", address, len(sent), status, len(received))
+
+
+class SyncTransport(zeep.Transport):
+    """zeep's requests transport, refusing unusable answers before zeep parses or quotes them."""
+
+    def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
+        response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout)
+        _log_exchange(address, message, response.status_code, response.content)
+        check_answer(response.status_code, response.content)
+        return response
+
+
+class AsyncTransport(zeep.transports.AsyncTransport):
+    """zeep's httpx transport over a shared ``httpx.AsyncClient``, checking answers the same way.
+
+    Args:
+        http: the shared client (connection pool); closing it is its owner's business.
+        timeout: seconds for one request (connect, write, read), passed per request so that
+            connections with different time-outs can share one pool.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, timeout: float) -> None:
+        super().__init__(client=http, wsdl_client=_NO_WSDL_CLIENT)
+        self.request_timeout = timeout
+
+    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> httpx.Response:
+        response = await self.client.post(address, content=message, headers=headers, timeout=self.request_timeout)
+        _log_exchange(address, message, response.status_code, response.content)
+        check_answer(response.status_code, response.content)
+        return response
+
+    async def aclose(self) -> None:
+        """Nothing to close: the shared httpx client belongs to its pool."""
+
+
+# The schema ships with the package, so the async transport never downloads a WSDL; one idle
+# sync client stands in for zeep's WSDL loader instead of one per transport.
+_NO_WSDL_CLIENT = httpx.Client()
+
+
+def translate(error: Exception, operation: str, job_id: str | None) -> NetSuiteError:
+    """Any failure of one zeep call -> the typed NetSuiteError a user can act on."""
+    try:
+        return _classify(error, operation=operation, job_id=job_id)
+    except Exception as unexpected:  # a translation bug must not replace the error with another
+        return NetSuiteResponseError(
+            f"unexpected {type(error).__name__} ({excerpt(str(error))}); "
+            f"while reading it: {type(unexpected).__name__}",
+            operation=operation,
+            job_id=job_id,
+        )
+
+
+def _fault_detail(detail: Any) -> tuple[str, str, str] | None:
+    """(fault type, code, message) from a SOAP fault's ``detail``, or None without a NetSuite one."""
+    if not isinstance(detail, etree._Element):
+        return None
+    for child in detail:
+        if not isinstance(child.tag, str):
+            continue
+        qname = etree.QName(child)
+        if not (qname.namespace or "").startswith("urn:faults_"):
+            continue  # Axis adds ns1:hostname beside the fault element
+        code = child.findtext(f"{{{qname.namespace}}}code") or ""
+        message = child.findtext(f"{{{qname.namespace}}}message") or ""
+        local = qname.localname
+        return local[:1].upper() + local[1:], code.strip(), message.strip()
+    return None
+
+
+def _classify(error: Exception, **context: Any) -> NetSuiteError:
+    if isinstance(error, NetSuiteError):
+        return error
+    if isinstance(error, NotSoapAnswer):
+        return _not_soap(error, **context)
+    if isinstance(error, zeep.exceptions.Fault):
+        parsed = _fault_detail(error.detail)
+        fault_type, code, message = parsed or (
+            "SoapFault",
+            str(error.code or "UNKNOWN"),
+            str(error.message or ""),
+        )
+        return make_fault(
+            fault_type=fault_type, code=code, netsuite_message=message, http_status=500, **context
+        )
+    if isinstance(error, zeep.exceptions.TransportError):
+        return _not_soap(
+            NotSoapAnswer(error.status_code, error.content or b"", "an answer zeep could not read"), **context
+        )
+    if isinstance(error, (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden)):
+        return _not_soap(NotSoapAnswer(200, b"", "a DOCTYPE, which is refused", doctype=True), **context)
+    if isinstance(error, (requests.Timeout, httpx.TimeoutException)):
+        return NetSuiteTransportError(
+            f"no answer within the time-out ({type(error).__name__}).",
+            transient=True,
+            hint="NetSuite or the network is slow; raise the hook's timeout if this persists.",
+            **context,
+        )
+    if _is_tls_failure(error):
+        return NetSuiteTransportError(
+            f"TLS failed: {excerpt(str(error))}",
+            transient=False,
+            hint="Check the connection's host: https:// is assumed when it has no scheme "
+            "(write http:// for a plain-HTTP emulator), and the server's certificate.",
+            **context,
+        )
+    if isinstance(error, (requests.RequestException, httpx.TransportError)):
+        # Refused, reset mid-answer, DNS: the network or the host; a retry may get through.
+        return NetSuiteTransportError(
+            f"connection failed ({type(error).__name__}): {excerpt(str(error)) or 'no detail'}",
+            transient=True,
+            hint="Check the account id (it sets the host) or the connection's base URL, and the network.",
+            **context,
+        )
+    return NetSuiteResponseError(
+        f"the answer could not be read ({type(error).__name__}: {excerpt(str(error))}).", **context
+    )
+
+
+def _is_tls_failure(error: BaseException) -> bool:
+    if isinstance(error, requests.exceptions.SSLError):
+        return True
+    seen: BaseException | None = error
+    for _ in range(8):  # httpx wraps ssl.SSLError in ConnectError; a chain may loop, so bounded
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _not_soap(error: NotSoapAnswer, **context: Any) -> NetSuiteError:
+    """An HTTP answer without a usable SOAP envelope -> a typed error, transient where a retry may help.
+
+    Retried: 5xx and 429; a 200 with an HTML page (maintenance), an empty or cut-off body.
+    Not retried: 404 and other 4xx (wrong URL, proxy or IP rules), a DOCTYPE, other non-SOAP content.
+    """
+    status = error.status
+    quoted = excerpt(error.content)
+    message = f"HTTP {status} with {error.reason} instead of a SOAP answer" + (
+        f": {quoted}" if quoted else "."
+    )
+    if error.doctype:
+        return NetSuiteResponseError(message, hint="Check the base URL and any proxy in between.", **context)
+    transient = status is not None and (status >= 500 or status == 429 or (status == 200 and error.passing))
+    if status == 404:
+        hint = "Check the account id, the connection's base URL and the endpoint_version."
+    elif transient:
+        hint = "NetSuite may be in maintenance or a proxy answered; it is retried."
+    else:
+        hint = "Check the connection's base URL and any proxy or IP restriction in between."
+    return NetSuiteTransportError(message, http_status=status, transient=transient, hint=hint, **context)
+
+
