@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up this repository and run its main job or its tests, on any machine with Python 3.10+.
 
-    python3 dev.py example   # the example DAG with `airflow dags test` against the emulator
+    python3 dev.py example   # the example DAGs with `airflow dags test` against the emulator
     python3 dev.py test      # the whole test suite (extra arguments go to pytest)
 
 The first run creates ``.venv`` and installs the package with its test extras; later runs
@@ -23,7 +23,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 STAMP = VENV / ".installed-from"
-EXAMPLE_DAG_ID = "example_netsuite_async_job"
+EXAMPLE_DAG_IDS = ("example_netsuite_async_job", "example_netsuite_async_job_deferrable")
 
 
 def bootstrap() -> None:
@@ -65,7 +65,7 @@ def airflow_env() -> dict[str, str]:
 
 
 def example(args: list[str]) -> int:
-    """Start the emulator, run the example DAG with `airflow dags test`, stop the emulator."""
+    """Start the emulator, run each example DAG with `airflow dags test`, stop the emulator."""
     env = airflow_env()
     emulator = subprocess.Popen(
         [str(PYTHON), "-m", "airflow_asyncjob.testing.emulator", "--port", "0"],
@@ -82,9 +82,12 @@ def example(args: list[str]) -> int:
         # Keep echoing the emulator's output so that a full pipe never blocks it.
         threading.Thread(target=echo_lines, args=(emulator.stdout,), daemon=True).start()
         run([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
-        return subprocess.run(
-            [str(BIN / "airflow"), "dags", "test", EXAMPLE_DAG_ID, *args], env=env
-        ).returncode
+        for dag_id in EXAMPLE_DAG_IDS:
+            print(f"\n=== airflow dags test {dag_id}", flush=True)
+            code = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, *args], env=env).returncode
+            if code:
+                return code
+        return 0
     finally:
         emulator.terminate()
         try:

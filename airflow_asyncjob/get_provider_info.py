@@ -20,4 +20,10 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-class-name": "airflow_asyncjob.hooks.soap_async_job.SoapAsyncJobHook",
             }
         ],
+        "triggers": [
+            {
+                "integration-name": "NetSuite",
+                "python-modules": ["airflow_asyncjob.triggers.async_job_status"],
+            }
+        ],
     }

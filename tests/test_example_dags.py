@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from airflow.dag_processing.dagbag import DagBag
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[1] / "example_dags"
@@ -15,12 +17,17 @@ EXAMPLE_DAGS = Path(__file__).resolve().parents[1] / "example_dags"
 def test_example_dags_import_without_errors():
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
-    assert "example_netsuite_async_job" in bag.dag_ids
+    assert {"example_netsuite_async_job", "example_netsuite_async_job_deferrable"} <= set(bag.dag_ids)
 
 
-def test_example_sensor_branches_to_its_direct_downstream_tasks():
-    dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).get_dag("example_netsuite_async_job")
+@pytest.mark.parametrize(
+    ("dag_id", "deferrable"),
+    [("example_netsuite_async_job", False), ("example_netsuite_async_job_deferrable", True)],
+)
+def test_example_sensor_branches_to_its_direct_downstream_tasks(dag_id, deferrable):
+    dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).get_dag(dag_id)
     sensor = dag.get_task("wait_for_job")
+    assert sensor.deferrable is deferrable
     assert sensor.on_finished_with_errors == "branch"
     assert set(sensor.downstream_task_ids) == {"load", "report_failed_records"}
     assert sensor.follow_task_ids_if_finished == ["load"]

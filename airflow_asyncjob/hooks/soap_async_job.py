@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_asyncjob.netsuite.auth import TokenCredentials
-from airflow_asyncjob.netsuite.client import NetSuiteClient, RetryPolicy
+from airflow_asyncjob.netsuite.client import (
+    DEFAULT_MAX_IN_FLIGHT,
+    AsyncNetSuiteClient,
+    NetSuiteClient,
+    RetryPolicy,
+    async_client,
+)
 from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, normalize_account_id
 from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
 
 CONN_TYPE = "netsuite_soap"
 SECRET_EXTRAS = ("consumer_secret", "token_secret")
@@ -24,7 +35,8 @@ class SoapAsyncJobHook(BaseHook):
     The connection (type ``netsuite_soap``) holds in its extra: ``account_id`` (``1234567`` or
     ``1234567_SB1``; spaces, quotes and a lower-case suffix are tolerated), ``consumer_key``,
     ``consumer_secret``, ``token_id``, ``token_secret`` and ``endpoint_version`` (default
-    ``"2025_2"``). Its ``host``, when set, is a base URL (``http://127.0.0.1:8765``) that replaces
+    ``"2025_2"``), and optionally ``max_in_flight`` (requests in flight per account from one
+    triggerer, default 4). Its ``host``, when set, is a base URL (``http://127.0.0.1:8765``) that replaces
     ``https://<account>.suitetalk.api.netsuite.com``: an emulator or a proxy.
 
     Transient failures (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD, ACCT_TEMP_UNAVAILABLE,
@@ -58,8 +70,25 @@ class SoapAsyncJobHook(BaseHook):
 
     @cached_property
     def client(self) -> NetSuiteClient:
-        """The protocol client for this connection (the zeep client under it is shared per process)."""
-        conn = self.get_connection(self.netsuite_conn_id)
+        """The sync protocol client for this connection (the zeep client under it is shared per process)."""
+        settings = self._settings(self.get_connection(self.netsuite_conn_id))
+        settings.pop("max_in_flight")
+        return NetSuiteClient(**settings, timeout=self.timeout, retry=self.retry)
+
+    @asynccontextmanager
+    async def async_client(self) -> AsyncIterator[AsyncNetSuiteClient]:
+        """Lease the async protocol client, reading the connection with Airflow's async API.
+
+        Every lease for one account in one event loop (a triggerer) shares one connection pool
+        and one limit on in-flight requests: the connection extra ``max_in_flight`` (default 4,
+        below NetSuite's smallest account limit of 5). Closing the last lease closes the pool.
+        """
+        settings = self._settings(await self.aget_connection(self.netsuite_conn_id))
+        async with async_client(**settings, timeout=self.timeout, retry=self.retry) as client:
+            yield client
+
+    def _settings(self, conn: Connection) -> dict[str, Any]:
+        """Client arguments from a connection; secrets are registered with the masker first."""
         extra = conn.extra_dejson or {}
         for name in SECRET_EXTRAS:
             if extra.get(name):
@@ -81,13 +110,12 @@ class SoapAsyncJobHook(BaseHook):
             token_id=str(extra["token_id"]).strip(),
             token_secret=str(extra["token_secret"]).strip(),
         )
-        return NetSuiteClient(
-            credentials,
-            endpoint_version=str(extra.get("endpoint_version") or DEFAULT_ENDPOINT_VERSION),
-            base_url=_base_url(conn.host, conn.port),
-            timeout=self.timeout,
-            retry=self.retry,
-        )
+        return {
+            "credentials": credentials,
+            "endpoint_version": str(extra.get("endpoint_version") or DEFAULT_ENDPOINT_VERSION),
+            "base_url": _base_url(conn.host, conn.port),
+            "max_in_flight": _max_in_flight(self.netsuite_conn_id, extra.get("max_in_flight")),
+        }
 
     def get_conn(self) -> NetSuiteClient:
         """The NetSuiteClient (Airflow's conventional accessor)."""
@@ -130,3 +158,18 @@ def _base_url(host: str | None, port: int | None) -> str | None:
     if port and value.count(":") < 2:
         value = f"{value}:{port}"
     return value
+
+
+def _max_in_flight(conn_id: str, value: Any) -> int:
+    if value in (None, ""):
+        return DEFAULT_MAX_IN_FLIGHT
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ConfigurationError(
+            f"connection {conn_id!r} has max_in_flight={value!r} in its extra: use a whole number >= 1, "
+            f"at most the account's concurrency limit (default {DEFAULT_MAX_IN_FLIGHT})."
+        )
+    return number

@@ -144,7 +144,9 @@ def zeep_service(endpoint_version: str, url: str, timeout: float) -> Any:
             service = _services.get(key)
             if service is None:
                 transport = SyncTransport(timeout=timeout, operation_timeout=timeout)
-                client = zeep.Client(_document(endpoint_version), transport=transport, settings=_ZEEP_SETTINGS)
+                client = zeep.Client(
+                    _document(endpoint_version), transport=transport, settings=_ZEEP_SETTINGS
+                )
                 service = _services[key] = client.create_service(_binding(endpoint_version), url)
     return service
 
@@ -388,7 +390,7 @@ class AsyncNetSuiteClient:
 
     async def _run(self, call: _Call) -> Any:
         retrying = tenacity.AsyncRetrying(**_retrying(self.retry))
-        answer = await retrying(self._attempt, call.operation, call.job_id, call.body)
+        answer: Any = await retrying(self._attempt, call.operation, call.job_id, call.body)
         return call.parse(answer)
 
     async def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:

@@ -68,7 +68,11 @@ def next_poll_interval(
     """
     check_bounds(min_interval, max_interval)
     estimates = [_trusted(est_remaining_duration)]
-    if previous is not None and math.isfinite(percent_completed) and math.isfinite(previous.percent_completed):
+    if (
+        previous is not None
+        and math.isfinite(percent_completed)
+        and math.isfinite(previous.percent_completed)
+    ):
         gained, elapsed = percent_completed - previous.percent_completed, now - previous.at
         if gained > 0 and elapsed > 0:
             estimates.append(_trusted((100.0 - min(percent_completed, 100.0)) * elapsed / gained))

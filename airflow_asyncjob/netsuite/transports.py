@@ -124,7 +124,9 @@ class AsyncTransport(zeep.transports.AsyncTransport):
         self.request_timeout = timeout
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> httpx.Response:
-        response = await self.client.post(address, content=message, headers=headers, timeout=self.request_timeout)
+        response = await self.client.post(
+            address, content=message, headers=headers, timeout=self.request_timeout
+        )
         _log_exchange(address, message, response.status_code, response.content)
         check_answer(response.status_code, response.content)
         return response
@@ -251,5 +253,3 @@ def _not_soap(error: NotSoapAnswer, **context: Any) -> NetSuiteError:
     else:
         hint = "Check the connection's base URL and any proxy or IP restriction in between."
     return NetSuiteTransportError(message, http_status=status, transient=transient, hint=hint, **context)
-
-

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, SkipMixin
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.faults import NetSuiteError
+from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
+from airflow_asyncjob.netsuite.polling import check_bounds
+from airflow_asyncjob.triggers.async_job_status import ERROR, TIMEOUT, AsyncJobStatusTrigger
+
+try:
+    from airflow.sdk.configuration import conf
+except ImportError:  # Airflow before 3.1
+    from airflow.configuration import conf  # type: ignore[no-redef]
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 ON_FINISHED_WITH_ERRORS = ("fail", "succeed", "branch")
+TERMINAL_STATUSES = frozenset(status.value for status in AsyncStatus if status.is_terminal)
+#: Airflow's own deferral timeout trails the trigger's end time by this many seconds: a backstop
+#: that fails the task even when no triggerer runs.
+DEFERRAL_GRACE = 300.0
 
 
 class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
@@ -41,6 +54,15 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     (bad credentials, unknown job id, bad configuration) fails the task without retry; a
     transient one that outlived the hook's retries fails the try, so the task's ``retries`` apply.
 
+    With ``deferrable=True`` the sensor pokes once and, if the job is still running, hands the
+    wait to AsyncJobStatusTrigger in the triggerer (no worker slot is held) with the time left of
+    ``timeout``. The event comes back to ``execute_complete``, which decides exactly as ``poke``
+    does. There the wait adapts: the next poll comes after half of the seconds NetSuite's
+    estRemainingDuration or the progress seen says are left (the smaller), or after twice the
+    last wait when neither is usable, always within ``[poke_interval, max_poll_interval]``.
+    Running out of ``timeout`` fails the task without retry (AirflowSensorTimeout), or skips it
+    with ``soft_fail=True``. An event the sensor does not recognise fails the task, quoting it.
+
     Args:
         job_id: NetSuite's job id (templated, e.g. ``"{{ ti.xcom_pull(task_ids='submit') }}"``).
         netsuite_conn_id: the ``netsuite_soap`` connection id.
@@ -48,6 +70,9 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         follow_task_ids_if_finished: task ids to follow after ``finished`` (branch mode).
         follow_task_ids_if_finished_with_errors: task ids to follow after ``finishedWithErrors``
             (branch mode), typically a task that reads getAsyncResult.
+        deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+        max_poll_interval: seconds; the longest wait between polls in deferrable mode (default
+            300, or ``poke_interval`` if that is longer).
         **kwargs: every BaseSensorOperator option: ``poke_interval`` (seconds), ``timeout``
             (seconds), ``mode`` (``"poke"`` or ``"reschedule"``), ``soft_fail``,
             ``exponential_backoff``, ``max_wait``.
@@ -64,9 +89,20 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         on_finished_with_errors: str = "fail",
         follow_task_ids_if_finished: str | Sequence[str] | None = None,
         follow_task_ids_if_finished_with_errors: str | Sequence[str] | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        max_poll_interval: float | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.deferrable = deferrable
+        self.max_poll_interval = (
+            max(300.0, float(self.poke_interval)) if max_poll_interval is None else max_poll_interval
+        )
+        if deferrable:
+            try:
+                check_bounds(float(self.poke_interval), self.max_poll_interval)
+            except NetSuiteError as error:
+                raise ValueError(f"task {self.task_id!r}: {error}") from None
         if on_finished_with_errors not in ON_FINISHED_WITH_ERRORS:
             raise ValueError(
                 f"on_finished_with_errors={on_finished_with_errors!r} in task {self.task_id!r}: "
@@ -139,7 +175,66 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     def execute(self, context: Context) -> Any:
         if self.on_finished_with_errors == "branch":
             self._check_branch_targets()
-        final = super().execute(context)
+        if self.deferrable:
+            return self._finish(context, self._poke_then_defer(context))
+        return self._finish(context, super().execute(context))
+
+    def _poke_then_defer(self, context: Context) -> Any:
+        """Poke once; return the XCom value if the job has ended, else defer with the time left."""
+        started = time.monotonic()
+        try:
+            done = self.poke(context)
+        except AirflowFailException as error:
+            if self.soft_fail:
+                raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
+            raise
+        if isinstance(done, PokeReturnValue):
+            return done.xcom_value
+        left = max(0.0, float(self.timeout) - (time.monotonic() - started))
+        self.defer(
+            trigger=AsyncJobStatusTrigger(
+                job_id=self.job_id,
+                netsuite_conn_id=self.netsuite_conn_id,
+                poke_interval=float(self.poke_interval),
+                max_poll_interval=self.max_poll_interval,
+                end_time=time.time() + left,
+                timeout=self.hook.timeout,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=left + DEFERRAL_GRACE),
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Decide on the trigger's event as ``poke`` decides on a status (see the class docstring)."""
+        kind = event.get("status") if isinstance(event, dict) else None
+        try:
+            if kind in TERMINAL_STATUSES:
+                status = AsyncJobStatus.from_dict(event["job"])  # type: ignore[index]
+                self.log.info("NetSuite async %s", status.describe())
+                done = self._decide(status)
+                return self._finish(context, done.xcom_value if isinstance(done, PokeReturnValue) else None)
+            if kind == TIMEOUT:
+                message = str(event["message"])  # type: ignore[index]
+                if event.get("job"):  # type: ignore[union-attr]
+                    message += f" Last seen: {AsyncJobStatus.from_dict(event['job']).describe()}."  # type: ignore[index]
+                if self.soft_fail:
+                    raise AirflowSkipException(message)
+                raise AirflowSensorTimeout(message)
+            if kind == ERROR:
+                message = str(event["message"])  # type: ignore[index]
+                if event.get("transient"):  # type: ignore[union-attr]
+                    raise NetSuiteError(message)  # not AirflowFailException: the task's retries apply
+                raise AirflowFailException(message)
+        except (KeyError, TypeError, ValueError) as error:
+            raise AirflowFailException(
+                f"the trigger's event for job {self.job_id} is malformed ({error!r}): {excerpt(repr(event))}"
+            ) from None
+        raise AirflowFailException(
+            f"unrecognised trigger event for job {self.job_id}: {excerpt(repr(event))}"
+        )
+
+    def _finish(self, context: Context, final: Any) -> Any:
+        """Branch on the final status in branch mode; return the XCom value."""
         if self.on_finished_with_errors == "branch" and final:
             follow = (
                 self.follow_task_ids_if_finished_with_errors

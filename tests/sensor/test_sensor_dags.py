@@ -65,10 +65,11 @@ def run(dag_id: str, job_id: str):
     return dag_run, states
 
 
+@pytest.mark.parametrize("mode", ["poke", "deferrable"])
 @pytest.mark.parametrize(("final_status", "policy"), sorted(EXPECTED))
-def test_every_status_and_policy_in_poke_mode(airflow_db, emulator, capfd, final_status, policy):
+def test_every_status_and_policy(airflow_db, emulator, capfd, final_status, policy, mode):
     job_id = create_job(emulator, final_status)
-    dag_run, states = run(sensor_policies.dag_id(policy, "poke"), job_id)
+    dag_run, states = run(sensor_policies.dag_id(policy, mode), job_id)
 
     sensor_state, load_state, report_state = EXPECTED[(final_status, policy)]
     assert states["wait"] == sensor_state
@@ -131,3 +132,38 @@ def test_unknown_job_fails_without_retry(airflow_db, emulator, capfd):
     output = capfd.readouterr().out
     assert "INVALID_JOB_ID" in output
     assert emulator.stats()["requests"]["checkAsyncStatus"] == 1
+
+
+@pytest.mark.parametrize("final_status", ["finished", "finishedWithErrors"])
+def test_branch_in_deferrable_mode_hands_the_wait_to_the_trigger(airflow_db, emulator, caplog, final_status):
+    job_id = create_job(emulator, final_status)
+    _, states = run(sensor_policies.dag_id("branch", "deferrable"), job_id)
+    _, load_state, report_state = EXPECTED[(final_status, "branch")]
+    assert (states["wait"], states["load"], states["report"]) == ("success", load_state, report_state)
+    assert "running trigger in line" in caplog.text
+
+
+def long_job(emulator) -> str:
+    return emulator.create_job(
+        {
+            "operation": "asyncAddList",
+            "pending_seconds": 0,
+            "processing_seconds": 600,
+            "start_on_first_request": True,
+            "records": RECORDS["finished"],
+        }
+    )
+
+
+def test_deferrable_timeout_fails_without_retry(airflow_db, emulator, capfd):
+    dag_run, states = run("sensor_deferrable_timeout_soft_fail_false", long_job(emulator))
+    assert (states["wait"], states["load"]) == ("failed", "upstream_failed")
+    ti = next(t for t in dag_run.get_task_instances() if t.task_id == "wait")
+    assert ti.try_number == 1  # retries=2, yet not retried
+    output = capfd.readouterr().out
+    assert "had not ended when the sensor's timeout ran out. Last seen: job" in output
+
+
+def test_deferrable_timeout_with_soft_fail_skips(airflow_db, emulator):
+    _, states = run("sensor_deferrable_timeout_soft_fail_true", long_job(emulator))
+    assert (states["wait"], states["load"]) == ("skipped", "skipped")

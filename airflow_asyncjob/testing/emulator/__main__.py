@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
         f"else {DEFAULT_CONCURRENCY_LIMIT})",
     )
     parser.add_argument(
+        "--latency",
+        type=float,
+        default=env(ENV_PREFIX + "LATENCY", "0"),
+        help=f"seconds each SOAP request takes before its answer (${ENV_PREFIX}LATENCY; default 0)",
+    )
+    parser.add_argument(
         "--scenario",
         default=env(ENV_PREFIX + "SCENARIO", EXAMPLE),
         help=f"scenario JSON file, {EXAMPLE!r} for the shipped example (the default) or {NO_SCENARIO!r} "
@@ -109,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
             concurrency_limit=args.concurrency_limit,
             endpoint_version=args.endpoint_version,
             log_level=args.log_level,
+            latency=args.latency,
         )
     except (OSError, ValueError) as error:  # ConfigurationError is a ValueError
         print(f"error: {error}", file=sys.stderr)

@@ -155,10 +155,18 @@ class _Service:
     Thread-safe (the app runs on uvicorn's loop; the Python API is called from other threads)."""
 
     def __init__(
-        self, jobs: JobStore, checker: TokenPassportChecker, concurrency_limit: int, max_logged_requests: int
+        self,
+        jobs: JobStore,
+        checker: TokenPassportChecker,
+        concurrency_limit: int,
+        max_logged_requests: int,
+        latency: float = 0.0,
     ) -> None:
         if concurrency_limit < 1:
             raise ValueError("concurrency_limit must be >= 1")
+        if not 0 <= latency <= 60:
+            raise ValueError(f"latency must be within 0..60 seconds, got {latency!r}")
+        self.default_latency = self.latency = latency
         self.jobs = jobs
         self.checker = checker
         self.concurrency_limit = concurrency_limit
@@ -168,6 +176,7 @@ class _Service:
 
     def reset(self) -> None:
         with self._lock:
+            self.latency = self.default_latency
             self._in_flight = self._max_in_flight = 0
             self._requests: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
@@ -353,6 +362,8 @@ def build_app(service: _Service) -> Starlette:
         if not service.admit():
             return fault(version, concurrency_limit_exceeded())
         try:
+            if service.latency:  # NetSuite takes a while to answer; requests overlap meanwhile
+                await asyncio.sleep(service.latency)
             injection = service.take_injection(soap_request.operation)
             response = await injected(injection, version) if injection else None
             return dispatch(soap_request) if response is None else response
@@ -440,6 +451,8 @@ class Emulator:
         clock: Unix seconds; jobs' timelines, passport timestamps and getServerTime read it.
         log_level: uvicorn's log level, critical..debug (debug adds an access log).
         max_logged_requests: how many raw requests ``requests()`` keeps.
+        latency: seconds each admitted SOAP request takes before it is answered (0..60), so that
+            requests overlap as they do against NetSuite; settable later as ``latency``.
 
     Raises:
         ValueError / ConfigurationError: a bad scenario, account id or limit.
@@ -460,6 +473,7 @@ class Emulator:
         clock: Clock = time.time,
         log_level: str = "warning",
         max_logged_requests: int = 100,
+        latency: float = 0.0,
     ) -> None:
         scenario = _as_scenario(scenario)
 
@@ -489,6 +503,7 @@ class Emulator:
             TokenPassportChecker(self.credentials, clock),
             pick("concurrency_limit", concurrency_limit, DEFAULT_CONCURRENCY_LIMIT),
             max_logged_requests,
+            latency,
         )
         self.app = build_app(self._service)
         self._requested_port = port
@@ -620,6 +635,17 @@ class Emulator:
     def create_job(self, spec: JobSpec | Mapping[str, Any]) -> str:
         """Add a job (a JobSpec or its JSON form); returns its id. Raises ValueError."""
         return self.jobs.create_job(spec if isinstance(spec, JobSpec) else job_spec_from_dict(spec))
+
+    @property
+    def latency(self) -> float:
+        """Seconds each admitted SOAP request takes; ``reset()`` restores the value given at start."""
+        return self._service.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if not 0 <= seconds <= 60:
+            raise ValueError(f"latency must be within 0..60 seconds, got {seconds!r}")
+        self._service.latency = seconds
 
     def inject(self, kind: str, *, operation: str | None = None, times: int = 1, **params: Any) -> Injection:
         """Queue an injection (see Injection) for the next ``times`` requests of ``operation``

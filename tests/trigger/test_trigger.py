@@ -1,0 +1,164 @@
+"""AsyncJobStatusTrigger against the emulator: one event per outcome, sharing, limits, cancellation."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+
+import pytest
+from airflow.sdk.serde import deserialize, serialize
+
+from airflow_asyncjob.netsuite.client import open_channels
+from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
+
+FAST = {"poke_interval": 0.05, "max_poll_interval": 0.2}
+
+
+def job(emulator, final_status="finished", processing_seconds=0.3, records=None) -> str:
+    spec = {
+        "operation": "asyncUpsertList",
+        "pending_seconds": 0.0,
+        "processing_seconds": processing_seconds,
+        "start_on_first_request": True,
+        "records": records or [{"externalId": "c1", "internalId": "1", "type": "customer"}],
+    }
+    if final_status == "finishedWithErrors":
+        spec["records"] = [
+            {"externalId": "c1", "internalId": "1", "type": "customer"},
+            {
+                "externalId": "c2",
+                "type": "customer",
+                "success": False,
+                "code": "DUP_ENTITY",
+                "message": "dup",
+            },
+        ]
+    if final_status == "failed":
+        spec["failure"] = {"code": "UNEXPECTED_ERROR", "message": "An unexpected error occurred."}
+    return emulator.create_job(spec)
+
+
+async def events_of(trigger: AsyncJobStatusTrigger) -> list[dict]:
+    """Drive run() to its end, as the triggerer does, and return every payload it yielded."""
+    return [event.payload async for event in trigger.run()]
+
+
+def with_conn(monkeypatch, emulator, **extra) -> None:
+    conn = emulator.airflow_connection()
+    conn["extra"].update(extra)
+    monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
+
+
+@pytest.mark.parametrize("final_status", ["finished", "finishedWithErrors", "failed"])
+async def test_one_event_per_terminal_status(emulator, final_status):
+    job_id = job(emulator, final_status)
+    events = await events_of(AsyncJobStatusTrigger(job_id=job_id, **FAST))
+    assert len(events) == 1
+    assert events[0]["status"] == final_status
+    assert events[0]["job"] == {
+        "job_id": job_id,
+        "status": final_status,
+        "percent_completed": 100.0,
+        "est_remaining_duration": 0.0,
+    }
+    assert emulator.stats()["requests"]["checkAsyncStatus"] >= 2  # it polled through processing
+
+
+async def test_unknown_job_is_one_error_event_with_the_fault_code(emulator):
+    events = await events_of(AsyncJobStatusTrigger(job_id="ASYNCWEBSERVICES_NOPE", **FAST))
+    assert len(events) == 1
+    assert events[0]["status"] == "error"
+    assert events[0]["code"] == "INVALID_JOB_ID"
+    assert events[0]["transient"] is False
+    assert "ASYNCWEBSERVICES_NOPE" in events[0]["message"]
+
+
+async def test_incomplete_connection_is_an_error_event_naming_what_is_missing(emulator, monkeypatch):
+    conn = emulator.airflow_connection()
+    del conn["extra"]["token_secret"]
+    monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
+    events = await events_of(AsyncJobStatusTrigger(job_id=job(emulator), **FAST))
+    assert [e["status"] for e in events] == ["error"]
+    assert "token_secret" in events[0]["message"]
+
+
+async def test_end_time_gives_a_timeout_event_with_the_last_status(emulator):
+    job_id = job(emulator, processing_seconds=600)
+    events = await events_of(AsyncJobStatusTrigger(job_id=job_id, end_time=time.time() + 0.3, **FAST))
+    assert [e["status"] for e in events] == ["timeout"]
+    assert events[0]["job"]["status"] == "processing"
+
+
+def test_serialize_round_trips_through_airflow_and_holds_no_secret(emulator, monkeypatch):
+    secrets = {"consumer_secret": "CONSUMER-SECRET-8f2a", "token_secret": "TOKEN-SECRET-77c1"}
+    with_conn(monkeypatch, emulator, **secrets)
+    trigger = AsyncJobStatusTrigger(job_id="JOB-1", netsuite_conn_id="ns", end_time=1_900_000_000.5, **FAST)
+    classpath, kwargs = trigger.serialize()
+    stored = json.dumps(serialize(kwargs))  # what the task runner sends and the triggerer reads
+    module, _, name = classpath.rpartition(".")
+    rebuilt = getattr(importlib.import_module(module), name)(**deserialize(json.loads(stored)))
+    assert rebuilt.serialize() == (classpath, kwargs)
+    for secret in secrets.values():
+        assert secret not in stored
+    assert set(kwargs) == {
+        "job_id",
+        "netsuite_conn_id",
+        "poke_interval",
+        "max_poll_interval",
+        "end_time",
+        "timeout",
+    }
+
+
+async def test_triggers_of_one_account_share_one_pool_closed_by_the_last_to_go(emulator):
+    first, second = (
+        AsyncJobStatusTrigger(job_id=job(emulator, processing_seconds=600), **FAST) for _ in "ab"
+    )
+    tasks = [asyncio.create_task(events_of(t)) for t in (first, second)]
+    while emulator.stats()["requests"].get("checkAsyncStatus", 0) < 4:
+        await asyncio.sleep(0.02)
+    (channel,) = open_channels().values()
+    assert channel.leases == 2
+
+    tasks[0].cancel()
+    await asyncio.gather(tasks[0], return_exceptions=True)
+    assert channel.leases == 1 and not channel.http.is_closed
+
+    tasks[1].cancel()
+    await asyncio.gather(tasks[1], return_exceptions=True)
+    assert channel.http.is_closed
+    assert open_channels() == {}
+
+
+async def test_in_flight_requests_never_exceed_the_limit(emulator, monkeypatch):
+    with_conn(monkeypatch, emulator, max_in_flight=3)
+    emulator.latency = 0.01  # answers overlap, as NetSuite's do
+    job_ids = [job(emulator, processing_seconds=0.5) for _ in range(200)]
+    events = await asyncio.gather(*(events_of(AsyncJobStatusTrigger(job_id=j, **FAST)) for j in job_ids))
+    assert [e[0]["status"] for e in events] == ["finished"] * 200
+    stats = emulator.stats()
+    assert stats["max_in_flight"] == 3  # reached, never exceeded (the emulator's own count)
+    assert stats["requests"]["checkAsyncStatus"] >= 400
+
+
+async def test_concurrency_faults_step_the_limit_down_and_back_up_and_fail_nothing(emulator, monkeypatch):
+    with_conn(monkeypatch, emulator, max_in_flight=4)
+    emulator.latency = 0.005
+    job_ids = [job(emulator, processing_seconds=1.0) for _ in range(20)]
+    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=12)
+    limits = []
+
+    async def watch():
+        while True:
+            limits.extend(c.limiter.limit for c in open_channels().values())
+            await asyncio.sleep(0.005)
+
+    watcher = asyncio.create_task(watch())
+    events = await asyncio.gather(*(events_of(AsyncJobStatusTrigger(job_id=j, **FAST)) for j in job_ids))
+    watcher.cancel()
+    assert [e[0]["status"] for e in events] == ["finished"] * 20  # no trigger failed on a fault
+    assert emulator.stats()["faults"]  # the faults were served
+    assert min(limits) < 4  # stepped down ...
+    assert limits[-1] == 4  # ... and recovered to the ceiling

@@ -1,0 +1,96 @@
+"""AimdLimiter: the in-flight bound, FIFO hand-over, cancellation, and the AIMD steps."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from airflow_asyncjob.netsuite.faults import ConfigurationError
+from airflow_asyncjob.netsuite.limiter import AimdLimiter
+
+
+async def test_never_more_in_flight_than_the_limit():
+    limiter, peak = AimdLimiter(3), 0
+
+    async def request():
+        nonlocal peak
+        async with limiter.slot():
+            peak = max(peak, limiter.in_flight)
+            await asyncio.sleep(0.001)
+
+    await asyncio.gather(*(request() for _ in range(200)))
+    assert peak == 3
+    assert limiter.in_flight == 0
+
+
+async def test_waiters_are_served_first_come_first_served():
+    limiter, order = AimdLimiter(1), []
+
+    async def request(n):
+        async with limiter.slot():
+            order.append(n)
+            await asyncio.sleep(0)
+
+    await asyncio.gather(*(request(n) for n in range(20)))
+    assert order == list(range(20))
+
+
+async def test_a_cancelled_waiter_leaks_no_slot():
+    limiter = AimdLimiter(1)
+    async with limiter.slot():
+        waiter = asyncio.create_task(limiter.slot().__aenter__())
+        await asyncio.sleep(0)
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
+    assert limiter.in_flight == 0
+    async with limiter.slot():  # still usable
+        assert limiter.in_flight == 1
+
+
+def test_throttle_halves_once_per_burst_and_successes_climb_back():
+    limiter = AimdLimiter(8)
+    epoch = 0
+    limiter.throttled(epoch)
+    limiter.throttled(epoch)  # same burst: counted once
+    assert limiter.limit == 4
+    limiter.throttled(epoch + 1)
+    assert limiter.limit == 2
+    for _ in range(3):
+        limiter.throttled(limiter._epoch)
+    assert limiter.limit == 1  # never below the minimum
+    steps = []
+    while limiter.limit < 8:
+        limiter.succeeded()
+        steps.append(limiter.limit)
+    assert steps == sorted(steps)  # additive: one step at a time, no jump
+    assert len(steps) > 8  # about one more slot per window of successes
+    limiter.succeeded()
+    assert limiter.limit == 8  # capped at the ceiling
+
+
+async def test_widening_the_window_wakes_waiters():
+    limiter = AimdLimiter(4)
+    limiter.throttled(0)
+    limiter.throttled(1)
+    assert limiter.limit == 1
+    async with limiter.slot():
+        waiter = asyncio.create_task(limiter.slot().__aenter__())
+        await asyncio.sleep(0)
+        assert not waiter.done()
+        for _ in range(2):
+            limiter.succeeded()  # window 1 -> 2: one more slot
+        await asyncio.sleep(0)
+        assert waiter.done()
+
+
+def test_lower_ceiling_caps_the_window():
+    limiter = AimdLimiter(10)
+    limiter.lower_ceiling(3)
+    assert (limiter.limit, limiter.ceiling) == (3, 3)
+
+
+@pytest.mark.parametrize("ceiling", [0, -1, 1.5, True, "4"])
+def test_bad_limit_is_a_configuration_error(ceiling):
+    with pytest.raises(ConfigurationError, match="in-flight request limit"):
+        AimdLimiter(ceiling)

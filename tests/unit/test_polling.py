@@ -1,0 +1,70 @@
+"""The adaptive poll interval: the documented rule, and bounds that hold whatever NetSuite says."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from airflow_asyncjob.netsuite.faults import ConfigurationError
+from airflow_asyncjob.netsuite.polling import PollSample, next_poll_interval
+
+BOUNDS = {"min_interval": 5.0, "max_interval": 300.0}
+
+
+def interval(percent=10.0, est=0.0, previous=None, now=100.0, **bounds):
+    return next_poll_interval(
+        now=now,
+        percent_completed=percent,
+        est_remaining_duration=est,
+        previous=previous,
+        **(bounds or BOUNDS),
+    )
+
+
+def test_half_of_netsuites_estimate():
+    assert interval(est=120.0) == 60.0
+
+
+def test_estimate_is_clamped_to_the_bounds():
+    assert interval(est=2.0) == 5.0
+    assert interval(est=10_000.0) == 300.0
+
+
+def test_progress_seen_gives_an_estimate_when_netsuite_gives_none():
+    # 20 percent in 10 s -> 80 percent left takes 40 s -> wait 20 s
+    previous = PollSample(at=90.0, percent_completed=0.0, interval=5.0)
+    assert interval(percent=20.0, est=float("nan"), previous=previous, now=100.0) == 20.0
+
+
+def test_the_smaller_estimate_wins():
+    previous = PollSample(at=90.0, percent_completed=0.0, interval=5.0)
+    assert interval(percent=20.0, est=200.0, previous=previous, now=100.0) == 20.0
+
+
+@pytest.mark.parametrize("est", [float("nan"), float("inf"), -1.0, 1e12])
+def test_unusable_estimate_backs_off_from_the_last_wait(est):
+    assert interval(est=est) == 5.0  # first poll: the shortest wait
+    previous = PollSample(at=95.0, percent_completed=10.0, interval=40.0)
+    assert interval(est=est, previous=previous) == 80.0  # no progress: twice the last wait
+    long_ago = PollSample(at=95.0, percent_completed=10.0, interval=250.0)
+    assert interval(est=est, previous=long_ago) == 300.0
+
+
+@pytest.mark.parametrize("percent", [float("nan"), -5.0, 150.0, float("inf")])
+def test_strange_percentages_stay_within_bounds(percent):
+    previous = PollSample(at=90.0, percent_completed=1.0, interval=5.0)
+    assert 5.0 <= interval(percent=percent, est=float("nan"), previous=previous) <= 300.0
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(0, 10), (-1, 10), (10, 5), (float("nan"), 10), (5, float("inf")), (True, 10)]
+)
+def test_bad_bounds_are_a_configuration_error(low, high):
+    with pytest.raises(ConfigurationError):
+        interval(min_interval=low, max_interval=high)
+
+
+def test_never_nan():
+    previous = PollSample(at=100.0, percent_completed=5.0, interval=5.0)  # same instant
+    assert not math.isnan(interval(percent=6.0, previous=previous, now=100.0))
