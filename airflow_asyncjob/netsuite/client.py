@@ -114,7 +114,7 @@ _ZEEP_SETTINGS = zeep.Settings(
 
 _lock = threading.Lock()
 _documents: dict[str, zeep.wsdl.Document] = {}
-_services: dict[tuple[str, str, float], Any] = {}
+_services: dict[tuple[str, str, float, bool], Any] = {}
 
 
 def _document(endpoint_version: str) -> zeep.wsdl.Document:
@@ -135,20 +135,28 @@ def _binding(endpoint_version: str) -> str:
     return f"{{{endpoints.namespaces(endpoint_version).wsdl}}}NetSuiteBinding"
 
 
-def zeep_service(endpoint_version: str, url: str, timeout: float) -> Any:
-    """The process-wide sync zeep service proxy for (endpoint version, service URL, timeout)."""
-    key = (endpoint_version, url, timeout)
+def zeep_service(endpoint_version: str, url: str, timeout: float, verify_tls: bool = True) -> Any:
+    """The process-wide sync zeep service proxy for (endpoint version, service URL, timeout, TLS check)."""
+    key = (endpoint_version, url, timeout, verify_tls)
     service = _services.get(key)
     if service is None:
         with _lock:
             service = _services.get(key)
             if service is None:
                 transport = SyncTransport(timeout=timeout, operation_timeout=timeout)
+                transport.session.verify = verify_tls
                 client = zeep.Client(
                     _document(endpoint_version), transport=transport, settings=_ZEEP_SETTINGS
                 )
                 service = _services[key] = client.create_service(_binding(endpoint_version), url)
     return service
+
+
+def _passport(credentials: auth.TokenCredentials, on_signature: Callable[[str], None] | None) -> Any:
+    passport = auth.token_passport(credentials)
+    if on_signature is not None:
+        on_signature(passport["signature"]["_value_1"])  # type: ignore[index]
+    return passport
 
 
 # -- operations: arguments checked and answers parsed the same way for both clients ---------------
@@ -199,6 +207,9 @@ class NetSuiteClient:
         base_url: replaces ``https://<account host>.suitetalk.api.netsuite.com`` (emulator, proxy).
         timeout: seconds for one HTTP request (connect and read).
         retry: the RetryPolicy for transient failures.
+        verify_tls: check the server's TLS certificate (default True).
+        on_signature: called with each tokenPassport signature before it is sent (the hook
+            registers it with Airflow's secrets masker).
 
     Every method raises a NetSuiteError subclass (see faults.py) and nothing else.
     """
@@ -211,12 +222,16 @@ class NetSuiteClient:
         base_url: str | None = None,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
+        verify_tls: bool = True,
+        on_signature: Callable[[str], None] | None = None,
     ) -> None:
         self.credentials = credentials
         self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
         self.url = endpoints.service_url(credentials.account, self.endpoint_version, base_url)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self.verify_tls = verify_tls
+        self.on_signature = on_signature
 
     def __repr__(self) -> str:
         return f"NetSuiteClient(account={self.credentials.account}, url={self.url!r})"
@@ -244,9 +259,9 @@ class NetSuiteClient:
         return tenacity.Retrying(**_retrying(self.retry))(self._attempt, operation, job_id, body)
 
     def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:
-        service = zeep_service(self.endpoint_version, self.url, self.timeout)
+        service = zeep_service(self.endpoint_version, self.url, self.timeout, self.verify_tls)
         # A fresh passport on every attempt: NetSuite rejects a reused nonce.
-        headers = {"tokenPassport": auth.token_passport(self.credentials)}
+        headers = {"tokenPassport": _passport(self.credentials, self.on_signature)}
         try:
             return getattr(service, operation)(**body, _soapheaders=headers).body
         except Exception as error:  # every failure leaves as a typed NetSuiteError
@@ -306,6 +321,8 @@ async def async_client(
     timeout: float = 60.0,
     retry: RetryPolicy | None = None,
     max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
+    verify_tls: bool = True,
+    on_signature: Callable[[str], None] | None = None,
 ) -> AsyncIterator[AsyncNetSuiteClient]:
     """Lease an AsyncNetSuiteClient on its account's shared channel; release it on exit.
 
@@ -313,6 +330,7 @@ async def async_client(
         credentials, endpoint_version, base_url, timeout, retry: as for NetSuiteClient.
         max_in_flight: the most requests this account may have in flight from this event loop.
             Clients that ask for different values share the lowest.
+        verify_tls, on_signature: as for NetSuiteClient.
 
     Raises:
         ConfigurationError: a bad endpoint version, base URL or ``max_in_flight``.
@@ -326,14 +344,17 @@ async def async_client(
         base_url=base_url,
         timeout=timeout,
         retry=retry,
+        on_signature=on_signature,
     )
     limiter = AimdLimiter(max_in_flight)  # validates max_in_flight before anything is opened
     channels = _channels.setdefault(asyncio.get_running_loop(), {})
     account = credentials.account.passport
-    channel = channels.get(account)
+    key = account if verify_tls else f"{account} (TLS unchecked)"
+    channel = channels.get(key)
     if channel is None:
         pool = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
-        channel = channels[account] = AccountChannel(account, limiter, httpx.AsyncClient(limits=pool))
+        http = httpx.AsyncClient(limits=pool, verify=verify_tls)
+        channel = channels[key] = AccountChannel(account, limiter, http)
     elif max_in_flight < channel.limiter.ceiling:
         channel.limiter.lower_ceiling(max_in_flight)
     channel.leases += 1
@@ -343,8 +364,8 @@ async def async_client(
     finally:
         channel.leases -= 1
         if channel.leases == 0:
-            if channels.get(account) is channel:
-                del channels[account]  # a lease taken while we close gets a fresh channel
+            if channels.get(key) is channel:
+                del channels[key]  # a lease taken while we close gets a fresh channel
             await channel.http.aclose()
 
 
@@ -366,12 +387,14 @@ class AsyncNetSuiteClient:
         base_url: str | None = None,
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
+        on_signature: Callable[[str], None] | None = None,
     ) -> None:
         self.credentials = credentials
         self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
         self.url = endpoints.service_url(credentials.account, self.endpoint_version, base_url)
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
+        self.on_signature = on_signature
 
     def __repr__(self) -> str:
         return f"AsyncNetSuiteClient(account={self.credentials.account}, url={self.url!r})"
@@ -398,7 +421,7 @@ class AsyncNetSuiteClient:
         limiter = self.channel.limiter
         async with limiter.slot() as epoch:
             # The passport is made once a slot is held, so its timestamp is fresh when sent.
-            headers = {"tokenPassport": auth.token_passport(self.credentials)}
+            headers = {"tokenPassport": _passport(self.credentials, self.on_signature)}
             try:
                 answer = await getattr(service, operation)(**body, _soapheaders=headers)
             except Exception as error:  # every failure leaves as a typed NetSuiteError
