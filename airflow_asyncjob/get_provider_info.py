@@ -1,4 +1,11 @@
-"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
+
+The connection form is declared here once: Airflow 3.2+ reads ``conn-fields`` and
+``ui-field-behaviour`` from this metadata without importing the hook; Airflow 3.0 and 3.1 call
+the hook's ``get_connection_form_widgets`` / ``get_ui_field_behaviour``, which build the same
+form from the same two constants. Plain data only: this module is imported by Airflow's
+ProvidersManager in every component, so it imports nothing heavy.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +13,67 @@ from typing import Any
 
 from airflow_asyncjob import __version__
 
+CONNECTION_TYPE = "netsuite_soap"
+HOOK_NAME = "NetSuite SOAP (async jobs)"
+
+_OPTIONAL_STRING: dict[str, Any] = {"type": ["string", "null"]}
+_SECRET_STRING: dict[str, Any] = {"type": ["string", "null"], "format": "password"}
+
+CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "account_id": {
+        "label": "Account ID",
+        "description": "Setup > Company > Company Information > Account ID: 1234567 for production, "
+        "1234567_SB1 for a sandbox.",
+        "schema": dict(_OPTIONAL_STRING),
+    },
+    "consumer_key": {
+        "label": "Consumer key",
+        "description": "From the integration record (Setup > Integration > Manage Integrations), "
+        "with Token-Based Authentication checked.",
+        "schema": dict(_OPTIONAL_STRING),
+    },
+    "consumer_secret": {
+        "label": "Consumer secret",
+        "description": "Shown once when the integration record is created.",
+        "schema": dict(_SECRET_STRING),
+    },
+    "token_id": {
+        "label": "Token ID",
+        "description": "From the access token (Setup > Users/Roles > Access Tokens) of the user and role "
+        "the jobs run as; the role needs the SOAP Web Services permission.",
+        "schema": dict(_OPTIONAL_STRING),
+    },
+    "token_secret": {
+        "label": "Token secret",
+        "description": "Shown once when the access token is created.",
+        "schema": dict(_SECRET_STRING),
+    },
+    "endpoint_version": {
+        "label": "Endpoint version",
+        "description": "SOAP endpoint as YYYY_N; 2025_2 is the last one NetSuite ships.",
+        "schema": {"type": ["string", "null"], "default": "2025_2"},
+    },
+}
+"""The connection's extra keys, in Airflow's ``conn-fields`` shape (label, description, JSON schema).
+
+The UI stores each under its own name in the connection's extra, which is what the hook reads.
+``format: password`` makes the two secrets password fields, masked in the UI and the API."""
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "password", "port"],
+    "relabeling": {"host": "Base URL (optional)"},
+    "placeholders": {
+        "host": "Empty for https://<account>.suitetalk.api.netsuite.com; http://127.0.0.1:8765 for "
+        "the emulator, or a proxy",
+    },
+}
+"""Airflow's ``ui-field-behaviour``: the standard fields this connection does not use are hidden;
+the host field is the optional base URL (a port belongs in it). The extra JSON stays visible: it
+shows what the fields above store, and any key an older connection holds."""
+
 
 def get_provider_info() -> dict[str, Any]:
-    """Package name, connection type and the hook that serves it (Airflow's provider.yaml shape)."""
+    """Package name, connection type with its form, and the extra link (Airflow's provider.yaml shape)."""
     return {
         "package-name": "airflow-provider-asyncjob",
         "name": "NetSuite SOAP async jobs",
@@ -16,8 +81,11 @@ def get_provider_info() -> dict[str, Any]:
         "versions": [__version__],
         "connection-types": [
             {
-                "connection-type": "netsuite_soap",
+                "connection-type": CONNECTION_TYPE,
                 "hook-class-name": "airflow_asyncjob.hooks.soap_async_job.SoapAsyncJobHook",
+                "hook-name": HOOK_NAME,
+                "conn-fields": CONNECTION_FIELDS,
+                "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
             }
         ],
         "triggers": [
@@ -26,4 +94,5 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_asyncjob.triggers.async_job_status"],
             }
         ],
+        "extra-links": ["airflow_asyncjob.links.async_job.AsyncJobLink"],
     }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
+from airflow_asyncjob.get_provider_info import (
+    CONNECTION_FIELDS,
+    CONNECTION_TYPE,
+    HOOK_NAME,
+    UI_FIELD_BEHAVIOUR,
+)
 from airflow_asyncjob.netsuite.auth import TokenCredentials
 from airflow_asyncjob.netsuite.client import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -18,15 +25,40 @@ from airflow_asyncjob.netsuite.client import (
     RetryPolicy,
     async_client,
 )
-from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, normalize_account_id
-from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError
+from airflow_asyncjob.netsuite.diagnostics import (
+    CLOCK_WARNING,
+    clock_offset,
+    describe_offset,
+    explain_login_refusal,
+)
+from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, AccountId, normalize_account_id
+from airflow_asyncjob.netsuite.faults import AuthenticationError, ConfigurationError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-CONN_TYPE = "netsuite_soap"
+CONN_TYPE = CONNECTION_TYPE
 SECRET_EXTRAS = ("consumer_secret", "token_secret")
+REQUIRED_EXTRAS = ("account_id", "consumer_key", "consumer_secret", "token_id", "token_secret")
+LEGACY_EXTRA_PREFIX = f"extra__{CONN_TYPE}__"
+"""Airflow 2's connection form stored custom fields as ``extra__<conn type>__<field>``; such
+connections still exist (exports, secrets backends), so the hook reads that layout too."""
+TEST_CONNECTION_RETRY = RetryPolicy(max_attempts=2, max_delay=15.0, initial_wait=1.0, max_wait=5.0)
+"""The Test button waits for an answer: at most one retry, within 15 seconds."""
+
+
+def extra_value(extra: Mapping[str, Any], name: str) -> Any:
+    """The value of extra key ``name``, or of its Airflow 2 form ``extra__netsuite_soap__<name>``.
+
+    The plain key wins; None, empty and blank values count as missing (the UI stores an empty
+    field as null).
+    """
+    for key in (name, f"{LEGACY_EXTRA_PREFIX}{name}"):
+        value = extra.get(key)
+        if value is not None and str(value).strip():
+            return value
+    return None
 
 
 class SoapAsyncJobHook(BaseHook):
@@ -35,9 +67,12 @@ class SoapAsyncJobHook(BaseHook):
     The connection (type ``netsuite_soap``) holds in its extra: ``account_id`` (``1234567`` or
     ``1234567_SB1``; spaces, quotes and a lower-case suffix are tolerated), ``consumer_key``,
     ``consumer_secret``, ``token_id``, ``token_secret`` and ``endpoint_version`` (default
-    ``"2025_2"``), optionally ``verify_tls`` (default true; false logs a warning) and ``max_in_flight`` (requests in flight per account from one
-    triggerer, default 4). Its ``host``, when set, is a base URL (``http://127.0.0.1:8765``) that replaces
-    ``https://<account>.suitetalk.api.netsuite.com``: an emulator or a proxy.
+    ``"2025_2"``), optionally ``verify_tls`` (default true; false logs a warning) and
+    ``max_in_flight`` (requests in flight per account from one triggerer, default 4); each may
+    also be under Airflow 2's ``extra__netsuite_soap__<name>``. Its
+    ``host``, when set, is a base URL (``http://127.0.0.1:8765``) that replaces
+    ``https://<account>.suitetalk.api.netsuite.com``: an emulator or a proxy. The connection form
+    (labelled fields, secrets as password fields) is declared in ``get_provider_info``.
 
     Transient failures (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD, ACCT_TEMP_UNAVAILABLE,
     UNEXPECTED_ERROR, HTTP 5xx, HTML pages, connection errors, time-outs) are retried per
@@ -53,7 +88,52 @@ class SoapAsyncJobHook(BaseHook):
     conn_name_attr = "netsuite_conn_id"
     default_conn_name = "netsuite_default"
     conn_type = CONN_TYPE
-    hook_name = "NetSuite SOAP (async jobs)"
+    hook_name = HOOK_NAME
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The connection form's extra fields for Airflow 3.0 and 3.1 (WTForms, as they expect).
+
+        Airflow 3.2+ reads ``conn-fields`` from the provider info instead and does not call this;
+        both come from ``get_provider_info.CONNECTION_FIELDS``.
+        """
+        # Airflow's API server provides these (or stand-ins) when it builds the form.
+        from flask_appbuilder.fieldwidgets import (  # type: ignore[import-not-found]
+            BS3PasswordFieldWidget,
+            BS3TextFieldWidget,
+        )
+        from flask_babel import lazy_gettext  # type: ignore[import-not-found]
+        from wtforms import PasswordField, StringField  # type: ignore[import-untyped]
+
+        widgets: dict[str, Any] = {}
+        for name, field in CONNECTION_FIELDS.items():
+            schema = field["schema"]
+            if schema.get("format") == "password":
+                widgets[name] = PasswordField(
+                    lazy_gettext(field["label"]),
+                    widget=BS3PasswordFieldWidget(),
+                    description=field.get("description"),
+                )
+            else:
+                widgets[name] = StringField(
+                    lazy_gettext(field["label"]),
+                    widget=BS3TextFieldWidget(),
+                    description=field.get("description"),
+                    default=schema.get("default"),
+                )
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Hidden, relabelled and placeholder standard fields for Airflow 3.0 and 3.1.
+
+        The same as ``ui-field-behaviour`` in the provider info, which Airflow 3.2+ reads instead.
+        """
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
 
     def __init__(
         self,
@@ -70,13 +150,15 @@ class SoapAsyncJobHook(BaseHook):
 
     @cached_property
     def client(self) -> NetSuiteClient:
-        """The sync protocol client for this connection (the zeep client under it is shared per process)."""
-        settings = self._settings(self.get_connection(self.netsuite_conn_id))
+        """The protocol client for this connection (the zeep client under it is shared per process)."""
+        return self._build_client(self.get_connection(self.netsuite_conn_id), self.retry)
+
+    def _build_client(self, conn: Connection, retry: RetryPolicy | None) -> NetSuiteClient:
+        """A NetSuiteClient from the connection's host and extra; ConfigurationError naming what is wrong."""
+        settings = self._settings(conn)
         settings.pop("max_in_flight")
         # Every signature is registered with the masker: a worker's task makes few requests.
-        return NetSuiteClient(
-            **settings, timeout=self.timeout, retry=self.retry, on_signature=_mask_signature
-        )
+        return NetSuiteClient(**settings, timeout=self.timeout, retry=retry, on_signature=_mask_signature)
 
     @asynccontextmanager
     async def async_client(self) -> AsyncIterator[AsyncNetSuiteClient]:
@@ -97,41 +179,44 @@ class SoapAsyncJobHook(BaseHook):
             yield client
 
     def _settings(self, conn: Connection) -> dict[str, Any]:
-        """Client arguments from a connection; secrets are registered with the masker first."""
+        """Client arguments from a connection; secrets are registered with the masker first.
+
+        Raises:
+            ConfigurationError: a missing credential, or a malformed account id or option.
+        """
         extra = conn.extra_dejson or {}
         for name in SECRET_EXTRAS:
-            if extra.get(name):
-                mask_secret(extra[name], name)
-        missing = [
-            name
-            for name in ("account_id", "consumer_key", "consumer_secret", "token_id", "token_secret")
-            if not extra.get(name)
-        ]
+            secret = extra_value(extra, name)
+            if secret is not None:
+                mask_secret(str(secret), name)
+        values = {name: extra_value(extra, name) for name in REQUIRED_EXTRAS}
+        missing = [name for name, value in values.items() if value is None]
         if missing:
             raise ConfigurationError(
                 f"connection {self.netsuite_conn_id!r} lacks {', '.join(missing)} in its extra. "
                 "Set them from the integration record and access token in NetSuite."
             )
         credentials = TokenCredentials(
-            account=normalize_account_id(str(extra["account_id"])),
-            consumer_key=str(extra["consumer_key"]).strip(),
-            consumer_secret=str(extra["consumer_secret"]).strip(),
-            token_id=str(extra["token_id"]).strip(),
-            token_secret=str(extra["token_secret"]).strip(),
+            account=normalize_account_id(str(values["account_id"])),
+            consumer_key=str(values["consumer_key"]).strip(),
+            consumer_secret=str(values["consumer_secret"]).strip(),
+            token_id=str(values["token_id"]).strip(),
+            token_secret=str(values["token_secret"]).strip(),
         )
         return {
             "credentials": credentials,
-            "endpoint_version": str(extra.get("endpoint_version") or DEFAULT_ENDPOINT_VERSION),
+            "endpoint_version": str(extra_value(extra, "endpoint_version") or DEFAULT_ENDPOINT_VERSION),
             "base_url": _base_url(conn.host, conn.port),
-            "max_in_flight": _max_in_flight(self.netsuite_conn_id, extra.get("max_in_flight")),
-            "verify_tls": self._verify_tls(extra.get("verify_tls")),
+            "max_in_flight": _max_in_flight(self.netsuite_conn_id, extra_value(extra, "max_in_flight")),
+            "verify_tls": self._verify_tls(extra_value(extra, "verify_tls")),
         }
 
     def _verify_tls(self, value: Any) -> bool:
         """The ``verify_tls`` extra: true unless explicitly false, which logs a warning."""
-        if value is None or value is True or str(value).strip().lower() in ("", "true", "1", "yes", "on"):
+        text = str(value).strip().lower()
+        if value is None or value is True or text in ("true", "1", "yes", "on"):
             return True
-        if value is False or str(value).strip().lower() in ("false", "0", "no", "off"):
+        if value is False or text in ("false", "0", "no", "off"):
             self.log.warning(
                 "Connection %r has verify_tls=false: NetSuite's TLS certificate is not checked, so "
                 "a machine in between could read the token passport and records. Use it only with "
@@ -142,6 +227,17 @@ class SoapAsyncJobHook(BaseHook):
         raise ConfigurationError(
             f"connection {self.netsuite_conn_id!r} has verify_tls={value!r} in its extra: use true or false."
         )
+
+    def get_account_id(self) -> AccountId:
+        """The connection's account id, normalised; needs no other credential.
+
+        Raises:
+            ConfigurationError: no account_id in the extra, or one that is not an account id.
+        """
+        value = extra_value(self.get_connection(self.netsuite_conn_id).extra_dejson or {}, "account_id")
+        if value is None:
+            raise ConfigurationError(f"connection {self.netsuite_conn_id!r} lacks account_id in its extra.")
+        return normalize_account_id(str(value))
 
     def get_conn(self) -> NetSuiteClient:
         """The NetSuiteClient (Airflow's conventional accessor)."""
@@ -165,13 +261,53 @@ class SoapAsyncJobHook(BaseHook):
         """
         return self.client.get_async_result(job_id, page_index)
 
+    def explain_error(self, error: NetSuiteError) -> str:
+        """``str(error)``; for a refused login, NetSuite's fault code and text with the likely cause.
+
+        The cause (this machine's clock or the credentials) costs one unauthenticated request to
+        read NetSuite's clock; see ``netsuite.diagnostics``.
+        """
+        if isinstance(error, AuthenticationError) and "client" in self.__dict__:
+            return self._explain_refusal(self.client, error)
+        return str(error)
+
+    def _explain_refusal(self, client: NetSuiteClient, error: AuthenticationError) -> str:
+        offset = clock_offset(client.url, timeout=min(self.timeout, 10.0))
+        return explain_login_refusal(error, account=client.credentials.account, offset=offset)
+
     def test_connection(self) -> tuple[bool, str]:
-        """Call getServerTime: ``(True, "... server time ...")`` or ``(False, reason and hint)``."""
+        """Call getServerTime, as Airflow's Test button does (``[core] test_connection = Enabled``).
+
+        Returns ``(True, "Connected to <url> as account <id>; NetSuite server time is <ISO 8601>.")``,
+        with a warning when this machine's clock is more than a minute off, or ``(False, reason)``:
+        a configuration error names the field (no request is sent); a refused login gives NetSuite's
+        fault code and text and whether this machine's clock is off (read from the Date header of
+        an unauthenticated request) or the credentials are wrong; any other error gives its code and
+        hint. Retries are bounded (TEST_CONNECTION_RETRY) unless the hook was given a policy.
+        """
         try:
-            server_time = self.client.get_server_time()
+            conn = self.get_connection(self.netsuite_conn_id)
+            client = self._build_client(conn, self.retry or TEST_CONNECTION_RETRY)
+        except NetSuiteError as error:
+            return False, f"Connection {self.netsuite_conn_id!r}: {error} No request was sent to NetSuite."
+        try:
+            server_time = client.get_server_time()
+            local_time = time.time()
+        except AuthenticationError as error:
+            return False, self._explain_refusal(client, error)
         except NetSuiteError as error:
             return False, str(error)
-        return True, f"Connected to {self.client.url}; NetSuite server time is {server_time.isoformat()}."
+        message = (
+            f"Connected to {client.url} as account {client.credentials.account}; "
+            f"NetSuite server time is {server_time.isoformat()}."
+        )
+        offset = server_time.timestamp() - local_time
+        if abs(offset) > CLOCK_WARNING:
+            message += (
+                f" This machine's clock is {describe_offset(offset)} NetSuite's: set it right (NTP) "
+                "before it exceeds what NetSuite accepts for tokenPassport timestamps."
+            )
+        return True, message
 
 
 def _base_url(host: str | None, port: int | None) -> str | None:
@@ -191,7 +327,7 @@ def _mask_signature(signature: str) -> None:
 
 
 def _max_in_flight(conn_id: str, value: Any) -> int:
-    if value in (None, ""):
+    if value is None:
         return DEFAULT_MAX_IN_FLIGHT
     try:
         number = int(str(value).strip())

@@ -12,6 +12,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, SkipMixin
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+from airflow_asyncjob.links.async_job import AsyncJobLink
 from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import check_bounds
@@ -50,6 +51,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     - any other value: the task fails, naming it.
 
     Each poke logs one line: job id, status, percent completed, estimated seconds remaining.
+    The task's "NetSuite UI" extra link opens the account in NetSuite (see AsyncJobLink).
     Nothing is kept between pokes, so ``mode="reschedule"`` works. A permanent NetSuite error
     (bad credentials, unknown job id, bad configuration) fails the task without retry; a
     transient one that outlived the hook's retries fails the try, so the task's ``retries`` apply.
@@ -80,6 +82,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
 
     template_fields: Sequence[str] = ("job_id", "netsuite_conn_id")
     ui_color = "#d9ecf2"
+    operator_extra_links = (AsyncJobLink(),)
 
     def __init__(
         self,

@@ -27,6 +27,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from email.utils import formatdate
 from http import HTTPStatus
 from os import PathLike
 from typing import Any
@@ -269,6 +270,28 @@ class _ExposeTransport:
         await self.app(scope, receive, send)
 
 
+class _ServerDate:
+    """Sends the HTTP ``Date`` header from the emulator's clock, as a server's own clock would
+    (RFC 9110, section 6.6.1): a client comparing clocks sees the skew the passport check sees."""
+
+    def __init__(self, app: Callable[..., Any], clock: Callable[[], float]) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_date(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                date = formatdate(self.clock(), usegmt=True).encode("latin-1")
+                message = {**message, "headers": [*message.get("headers", []), (b"date", date)]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_date)
+
+
 class _DropConnection(Response):
     """Closes the connection instead of answering: the client sees "Server disconnected without
     sending a response" (httpx) or RemoteDisconnected (http.client / requests)."""
@@ -448,7 +471,8 @@ class Emulator:
         concurrency_limit: in-flight SOAP requests allowed (None: scenario's, else 5).
         endpoint_version: the version used by ``service_url`` and ``airflow_connection``; the
             server answers every version.
-        clock: Unix seconds; jobs' timelines, passport timestamps and getServerTime read it.
+        clock: Unix seconds; jobs' timelines, passport timestamps, getServerTime and the HTTP
+            Date header of every answer read it.
         log_level: uvicorn's log level, critical..debug (debug adds an access log).
         max_logged_requests: how many raw requests ``requests()`` keeps.
         latency: seconds each admitted SOAP request takes before it is answered (0..60), so that
@@ -522,13 +546,15 @@ class Emulator:
         sock = socket.create_server((HOST, self._requested_port))
         self._port = sock.getsockname()[1]
         config = uvicorn.Config(
-            _ExposeTransport(self.app),
+            # jobs.clock is read per answer: tests may swap it on a running emulator.
+            _ExposeTransport(_ServerDate(self.app, lambda: self.jobs.clock())),
             log_level=self._log_level,
             log_config=None,
             access_log=self._log_level == "debug",
             lifespan="off",
             proxy_headers=False,
             server_header=False,
+            date_header=False,  # _ServerDate sends it from the emulator's clock
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)

@@ -1,0 +1,216 @@
+"""``python -m airflow_asyncjob``: a NetSuite async job's status and results, from a terminal.
+
+    python -m airflow_asyncjob status JOB_ID [--conn-id ID] [--json]
+    python -m airflow_asyncjob result JOB_ID [--page N | --all] [--output FILE] [--conn-id ID]
+
+``status`` calls checkAsyncStatus and prints one line: job id, status, percent completed and
+the estimated seconds remaining (``--json``: the sensor's XCom shape instead). ``result`` calls
+getAsyncResult for page N (default 1) or, with ``--all``, for every page NetSuite reports (an
+asyncSearch's totalPages; a list operation's result has no paging fields and is read as one
+page, as in the Help Center's example); it prints each record's outcome and, with ``--output``,
+writes the pages as JSON to FILE. Each page read is one of the 20 getAsyncResult calls NetSuite
+allows per job within 30 days (Help Center "Checking for Detailed Results of an Asynchronous
+Job").
+
+The connection (default ``netsuite_default``) is read by SoapAsyncJobHook as in a task, from
+``AIRFLOW_CONN_<ID>`` variables, the configured secrets backends and, as ``airflow connections
+get`` does, the metadata database. Errors are the hook's (typed, with a hint) on stderr; a
+refused login also says whether this machine's clock or the credentials are the cause.
+
+Exit codes:
+    0  the status or the results were printed
+    1  NetSuite answered with another fault, or with an answer that could not be read
+    2  wrong command line
+    3  the connection is missing or malformed (account id, endpoint version, base URL, a
+       credential), or NetSuite does not serve its endpoint version
+    4  NetSuite refused the login or the permission (credentials, clock, role)
+    5  the job id is unknown, purged (after 30 days) or out of getAsyncResult calls (20)
+    6  the job has not finished yet (JOB_NOT_COMPLETE): ask for its results later
+    7  a transient failure outlived the retries (concurrency limit, maintenance, network):
+       try again later
+    8  the --output file could not be written (the results were printed)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+    from airflow_asyncjob.netsuite.faults import NetSuiteError
+    from airflow_asyncjob.netsuite.models import AsyncResultPage
+
+EXIT_OK = 0
+EXIT_NETSUITE = 1
+EXIT_USAGE = 2
+EXIT_CONFIGURATION = 3
+EXIT_REFUSED = 4
+EXIT_INVALID_JOB_ID = 5
+EXIT_NOT_COMPLETE = 6
+EXIT_TRANSIENT = 7
+EXIT_OUTPUT = 8
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_asyncjob",
+        description="Status and results of a NetSuite SOAP asynchronous job, through an Airflow connection.",
+        epilog="Exit codes: 0 done, 1 NetSuite error, 2 usage, 3 connection, 4 login or permission "
+        "refused, 5 invalid job id, 6 job not complete, 7 transient (try later), 8 output file.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{status,result}")
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        command.add_argument("job_id", metavar="JOB_ID", help="NetSuite's jobId from an async* call")
+        command.add_argument(
+            "--conn-id",
+            default="netsuite_default",
+            help="the netsuite_soap Airflow connection (default: %(default)s)",
+        )
+        return command
+
+    status = add("status", "checkAsyncStatus: status, percent completed, estimated seconds remaining")
+    status.add_argument("--json", action="store_true", help="print the status as one JSON object")
+
+    result = add("result", "getAsyncResult: the per-record results (each page is one of 20 calls)")
+    pages = result.add_mutually_exclusive_group()
+    pages.add_argument("--page", type=int, metavar="N", help="the 1-based page (default: 1)")
+    pages.add_argument("--all", action="store_true", help="every page NetSuite reports")
+    result.add_argument("--output", metavar="FILE", help="also write the pages as JSON to FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    args = build_parser().parse_args(argv)
+    if args.command == "result" and args.page is not None and args.page < 1:
+        print("error: --page must be 1 or more (pages are 1-based)", file=sys.stderr)
+        return EXIT_USAGE
+    # Read connections from the metadata database too, as `airflow connections get` does;
+    # outside a task Airflow's SDK would otherwise look only at variables and secrets backends.
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
+    # Airflow sets up its logging when first used, writing to the stdout of that moment; this
+    # command's stdout is its output (--json, pipes), so Airflow's log lines go to stderr.
+    out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        return _run(args, out)
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> int:
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+    from airflow_asyncjob.netsuite.faults import NetSuiteError
+
+    hook = SoapAsyncJobHook(netsuite_conn_id=args.conn_id)
+    try:
+        if args.command == "status":
+            status = hook.check_async_status(args.job_id)
+            print(json.dumps(status.to_dict()) if args.json else status.describe(), file=out)
+            return EXIT_OK
+        return _result(hook, args.job_id, args.page or 1, args.all, args.output, out)
+    except AirflowNotFoundException as error:
+        print(
+            f"error: {error}. Define it (AIRFLOW_CONN_{args.conn_id.upper()}, the UI or a secrets backend).",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIGURATION
+    except NetSuiteError as error:
+        print(f"error: {hook.explain_error(error)}", file=sys.stderr)
+        return exit_code(error)
+
+
+def _result(
+    hook: SoapAsyncJobHook, job_id: str, page_index: int, every_page: bool, output: str | None, out: TextIO
+) -> int:
+    from airflow_asyncjob.netsuite.faults import NetSuiteError
+
+    pages: list[AsyncResultPage] = []
+    failure: NetSuiteError | None = None
+    try:
+        pages.append(hook.get_async_result(job_id, page_index))
+        last = (pages[0].total_pages or 1) if every_page else page_index
+        for index in range(page_index + 1, last + 1):
+            pages.append(hook.get_async_result(job_id, index))
+    except NetSuiteError as error:
+        if not pages:
+            raise
+        failure = error  # keep and write the pages already read: each cost one of 20 calls
+    for page in pages:
+        print_page(page, out)
+    code = EXIT_OK
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as file:
+                json.dump({"job_id": job_id, "pages": [dataclasses.asdict(p) for p in pages]}, file, indent=2)
+                file.write("\n")
+        except OSError as error:
+            print(f"error: cannot write {output}: {error}", file=sys.stderr)
+            code = EXIT_OUTPUT
+        else:
+            print(f"wrote {len(pages)} page(s) to {output}", file=out)
+    if failure is not None:
+        print(f"error: after {len(pages)} page(s): {hook.explain_error(failure)}", file=sys.stderr)
+        return exit_code(failure)
+    return code
+
+
+def print_page(page: AsyncResultPage, out: TextIO) -> None:
+    """Human lines for one page: a heading, list-level details, then one line per record."""
+    if page.total_pages is not None:
+        print(
+            f"job {page.job_id}, page {page.page_index} of {page.total_pages} ({page.result_type}): "
+            f"{page.total_records} records in pages of {page.page_size}, search id {page.search_id}",
+            file=out,
+        )
+    else:
+        failed = len(page.failed_records)
+        print(
+            f"job {page.job_id}, page {page.page_index} ({page.result_type}): "
+            f"{len(page.records)} records, {failed} failed",
+            file=out,
+        )
+    for detail in page.details:
+        print(f"  {detail.type} {detail.code or ''}: {detail.message or ''}", file=out)
+    for record in page.records:
+        ref = record.base_ref
+        names = []
+        if ref is not None:
+            names += [f"internalId={ref.internal_id}"] if ref.internal_id else []
+            names += [f"externalId={ref.external_id}"] if ref.external_id else []
+            names += [f"type={ref.type}"] if ref.type else []
+        reasons = [f"{d.code or d.type}: {d.message or ''}".strip() for d in record.details]
+        outcome = "ok    " if record.is_success else "FAILED"
+        print("  " + "  ".join([outcome, *names, *reasons]), file=out)
+
+
+def exit_code(error: NetSuiteError) -> int:
+    """The exit code for a NetSuite error (see the module docstring)."""
+    from airflow_asyncjob.netsuite.faults import (
+        AuthenticationError,
+        ConfigurationError,
+        InvalidJobIdError,
+        NetSuiteFault,
+        PermissionDeniedError,
+        UnsupportedVersionError,
+    )
+
+    if isinstance(error, (ConfigurationError, UnsupportedVersionError)):
+        return EXIT_CONFIGURATION
+    if isinstance(error, (AuthenticationError, PermissionDeniedError)):
+        return EXIT_REFUSED
+    if isinstance(error, InvalidJobIdError):
+        return EXIT_INVALID_JOB_ID
+    if isinstance(error, NetSuiteFault) and error.code == "JOB_NOT_COMPLETE":
+        return EXIT_NOT_COMPLETE
+    if error.transient:
+        return EXIT_TRANSIENT
+    return EXIT_NETSUITE
