@@ -36,7 +36,9 @@ class SoapAsyncJobHook(BaseHook):
     ``1234567_SB1``; spaces, quotes and a lower-case suffix are tolerated), ``consumer_key``,
     ``consumer_secret``, ``token_id``, ``token_secret`` and ``endpoint_version`` (default
     ``"2025_2"``), and optionally ``max_in_flight`` (requests in flight per account from one
-    triggerer, default 4). Its ``host``, when set, is a base URL (``http://127.0.0.1:8765``) that replaces
+    triggerer, default 4) and ``wsdl``: NetSuite's WSDL for that version (its URL, fetched once
+    and cached on disk, or a local copy), for record types and fields beyond the compact schema
+    shipped here (used by submits). Its ``host``, when set, is a base URL (``http://127.0.0.1:8765``) that replaces
     ``https://<account>.suitetalk.api.netsuite.com``: an emulator or a proxy.
 
     Transient failures (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD, ACCT_TEMP_UNAVAILABLE,
@@ -71,9 +73,11 @@ class SoapAsyncJobHook(BaseHook):
     @cached_property
     def client(self) -> NetSuiteClient:
         """The sync protocol client for this connection (the zeep client under it is shared per process)."""
-        settings = self._settings(self.get_connection(self.netsuite_conn_id))
+        conn = self.get_connection(self.netsuite_conn_id)
+        settings = self._settings(conn)
         settings.pop("max_in_flight")
-        return NetSuiteClient(**settings, timeout=self.timeout, retry=self.retry)
+        wsdl = str((conn.extra_dejson or {}).get("wsdl") or "").strip() or None
+        return NetSuiteClient(**settings, timeout=self.timeout, retry=self.retry, wsdl=wsdl)
 
     @asynccontextmanager
     async def async_client(self) -> AsyncIterator[AsyncNetSuiteClient]:
@@ -138,6 +142,26 @@ class SoapAsyncJobHook(BaseHook):
             NetSuiteFault: JOB_NOT_COMPLETE, INVALID_PAGE_INDEX, or another fault.
         """
         return self.client.get_async_result(job_id, page_index)
+
+    def submit(
+        self,
+        operation: str,
+        items: Any,
+        *,
+        record_type: str | None = None,
+        deletion_reason: dict[str, Any] | None = None,
+    ) -> AsyncJobStatus:
+        """Submit one async job (asyncAddList ... asyncSearch); returns its first status with the job id.
+
+        ``items``: a list of record / baseRef / initializeRecord dicts, or one search record dict
+        (shapes in ``airflow_asyncjob.netsuite.records``).
+
+        Raises:
+            RecordCountError: more records than the operation's per-request limit (nothing sent).
+            SubmitOutcomeUnknownError: sent without a usable answer; the job may exist (not retried).
+            NetSuiteError: any other failure, after retries where NetSuite cannot have created a job.
+        """
+        return self.client.submit(operation, items, record_type=record_type, deletion_reason=deletion_reason)
 
     def test_connection(self) -> tuple[bool, str]:
         """Call getServerTime: ``(True, "... server time ...")`` or ``(False, reason and hint)``."""
