@@ -15,6 +15,7 @@ from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import (
     ConcurrencyLimitError,
+    NetSuiteFault,
     NetSuiteTransportError,
     SubmitOutcomeUnknownError,
 )
@@ -104,10 +105,21 @@ def test_a_refused_submit_is_sent_again_and_creates_one_job(emulator):
 
 
 def test_refusals_past_the_retry_policy_raise_the_fault(emulator):
-    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="asyncAddList", times=3)
-    with pytest.raises(ConcurrencyLimitError):
+    emulator.inject("soap_fault", code="UNEXPECTED_ERROR", operation="asyncAddList", times=3)
+    with pytest.raises(NetSuiteFault, match="UNEXPECTED_ERROR"):
         hook().submit("asyncAddList", CUSTOMERS)
     assert submits_sent(emulator, "asyncAddList") == 3
+
+
+def test_concurrency_refusals_are_retried_within_the_policys_time(emulator):
+    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="asyncAddList", times=4)
+    hook().submit("asyncAddList", CUSTOMERS)  # four refusals and then the job, in 3 attempts' policy
+    assert submits_sent(emulator, "asyncAddList") == 5
+    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="asyncAddList", times=100)
+    with pytest.raises(ConcurrencyLimitError):
+        SoapAsyncJobHook(
+            retry=RetryPolicy(max_attempts=3, max_delay=0.3, initial_wait=0.01, max_wait=0.05)
+        ).submit("asyncAddList", CUSTOMERS)
 
 
 @pytest.mark.parametrize(
