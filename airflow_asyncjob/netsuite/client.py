@@ -168,7 +168,11 @@ def _official_document(endpoint_version: str, wsdl: str) -> zeep.wsdl.Document:
         cache = zeep.cache.SqliteCache(path=wsdl_cache_path(), timeout=None)
     loader = SyncTransport(cache=cache, timeout=120)
     try:
-        document = zeep.wsdl.Document(wsdl, loader, settings=_ZEEP_SETTINGS)  # type: ignore[arg-type]
+        # NetSuite's WSDL imports its XSDs by URL: allowed while loading it, never in answers.
+        settings = zeep.Settings(
+            strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=False
+        )
+        document = zeep.wsdl.Document(wsdl, loader, settings=settings)  # type: ignore[arg-type]
     except Exception as error:  # zeep raises lxml, requests, OS and its own errors while loading
         raise ConfigurationError(
             f"could not load the WSDL {wsdl!r} ({type(error).__name__}: {excerpt(str(error))}).",

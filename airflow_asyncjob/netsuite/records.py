@@ -297,6 +297,12 @@ def build_request(
             ]
         }
         if deletion_reason and operation == "asyncDeleteList":
+            if not _mapping(deletion_reason, "deletion_reason").get("deletionReasonCode"):
+                raise ConfigurationError(
+                    "deletion_reason needs deletionReasonCode, a RecordRef to a deletion reason "
+                    "({'internalId': ...}); deletionReasonMemo is optional (platformCore:DeletionReason).",
+                    operation=operation,
+                )
             body["deletionReason"] = builder._build(
                 builder._core_type("DeletionReason"),
                 _mapping(deletion_reason, "deletion_reason"),

@@ -108,7 +108,7 @@ def test_base_refs_need_a_type_and_an_id(client, builder):
             {"typeId": "12", "internalId": "3"},
         ],
         record_type="customer",
-        deletion_reason={"deletionReasonMemo": "duplicate"},
+        deletion_reason={"deletionReasonCode": {"internalId": "2"}, "deletionReasonMemo": "duplicate"},
     )
     payload = body(client, "asyncDeleteList", **request)
     refs = payload.findall(f"{{{NS.messages}}}baseRef")
@@ -118,6 +118,10 @@ def test_base_refs_need_a_type_and_an_id(client, builder):
         ("customer", None, "cust-2"),
     ]
     assert payload.findtext(f"{{{NS.messages}}}deletionReason/{{{NS.core}}}deletionReasonMemo") == "duplicate"
+    with pytest.raises(ConfigurationError, match="deletion_reason needs deletionReasonCode"):
+        build_request(
+            builder, "asyncDeleteList", [{"type": "customer", "internalId": "7"}], deletion_reason={"x": 1}
+        )
     with pytest.raises(ConfigurationError, match="needs an internalId or an externalId"):
         build_request(builder, "asyncGetList", [{"type": "customer"}])
     with pytest.raises(ConfigurationError, match="needs its record type"):
