@@ -23,7 +23,11 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / "python"
 STAMP = VENV / ".installed-from"
-EXAMPLE_DAG_IDS = ("example_netsuite_async_job", "example_netsuite_async_job_deferrable")
+EXAMPLE_DAG_IDS = (
+    "example_netsuite_upsert_customers",
+    "example_netsuite_async_job",
+    "example_netsuite_async_job_deferrable",
+)
 
 
 def bootstrap() -> None:

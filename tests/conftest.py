@@ -34,6 +34,31 @@ def real_schema_dir() -> Path:
     return REAL_SCHEMA_DIR
 
 
+REAL_SCHEMA_FILES = {
+    "urn:messages_2023_2.platform.webservices.netsuite.com": "platform.messages.xsd",
+    "urn:relationships_2023_2.lists.webservices.netsuite.com": "lists.relationships.xsd",
+    "urn:sales_2023_2.transactions.webservices.netsuite.com": "transactions.sales.xsd",
+}
+
+
+@pytest.fixture(scope="session")
+def netsuite_schema(real_schema_dir: Path):
+    """One lxml XMLSchema over the real 2023_2 messages, lists.relationships and transactions.sales
+    XSDs (and what they import), so that typed records (xsi:type listRel:Customer,
+    tranSales:SalesOrder, platformCommon:CustomerSearchBasic) validate as NetSuite would."""
+    from lxml import etree
+
+    imports = "".join(
+        f'<xsd:import namespace="{namespace}" schemaLocation="{(real_schema_dir / "xsd" / name).as_uri()}"/>'
+        for namespace, name in REAL_SCHEMA_FILES.items()
+    )
+    wrapper = (
+        '<xsd:schema xmlns:xsd="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:asyncjob-tests">'
+        f"{imports}</xsd:schema>"
+    )
+    return etree.XMLSchema(etree.fromstring(wrapper))
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> None:
     """An initialised Airflow metadata database (SQLite in a temporary AIRFLOW_HOME)."""

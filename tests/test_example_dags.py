@@ -32,3 +32,13 @@ def test_example_sensor_branches_to_its_direct_downstream_tasks(dag_id, deferrab
     assert set(sensor.downstream_task_ids) == {"load", "report_failed_records"}
     assert sensor.follow_task_ids_if_finished == ["load"]
     assert sensor.follow_task_ids_if_finished_with_errors == ["report_failed_records"]
+
+
+def test_the_upsert_example_submits_waits_deferred_and_branches_to_the_results(airflow_db):
+    dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).get_dag("example_netsuite_upsert_customers")
+    submit, sensor = dag.get_task("submit_customers"), dag.get_task("wait_for_job")
+    assert (submit.operation, submit.record_type) == ("asyncUpsertList", "customer")
+    assert sensor.deferrable is True and sensor.on_finished_with_errors == "branch"
+    assert set(sensor.downstream_task_ids) == {"load", "get_results"}
+    assert sensor.follow_task_ids_if_finished_with_errors == ["get_results"]
+    assert dag.get_task("get_results").downstream_task_ids == {"report_failures"}

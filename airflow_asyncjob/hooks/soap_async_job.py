@@ -67,10 +67,12 @@ class SoapAsyncJobHook(BaseHook):
     The connection (type ``netsuite_soap``) holds in its extra: ``account_id`` (``1234567`` or
     ``1234567_SB1``; spaces, quotes and a lower-case suffix are tolerated), ``consumer_key``,
     ``consumer_secret``, ``token_id``, ``token_secret`` and ``endpoint_version`` (default
-    ``"2025_2"``), optionally ``verify_tls`` (default true; false logs a warning) and
-    ``max_in_flight`` (requests in flight per account from one triggerer, default 4); each may
-    also be under Airflow 2's ``extra__netsuite_soap__<name>``. Its
-    ``host``, when set, is a base URL (``http://127.0.0.1:8765``) that replaces
+    ``"2025_2"``), optionally ``verify_tls`` (default true; false logs a warning),
+    ``max_in_flight`` (requests in flight per account from one triggerer, default 4) and ``wsdl``:
+    NetSuite's WSDL for that version (its URL, fetched once and cached on disk, or a local copy),
+    for record types and fields beyond the compact schema shipped here (used by submits). Each
+    may also be under Airflow 2's ``extra__netsuite_soap__<name>``. Its ``host``, when set, is a
+    base URL (``http://127.0.0.1:8765``) that replaces
     ``https://<account>.suitetalk.api.netsuite.com``: an emulator or a proxy. The connection form
     (labelled fields, secrets as password fields) is declared in ``get_provider_info``.
 
@@ -150,15 +152,22 @@ class SoapAsyncJobHook(BaseHook):
 
     @cached_property
     def client(self) -> NetSuiteClient:
-        """The protocol client for this connection (the zeep client under it is shared per process)."""
+        """The sync protocol client for this connection (the zeep client under it is shared per process)."""
         return self._build_client(self.get_connection(self.netsuite_conn_id), self.retry)
 
     def _build_client(self, conn: Connection, retry: RetryPolicy | None) -> NetSuiteClient:
         """A NetSuiteClient from the connection's host and extra; ConfigurationError naming what is wrong."""
         settings = self._settings(conn)
         settings.pop("max_in_flight")
+        wsdl = extra_value(conn.extra_dejson or {}, "wsdl")
         # Every signature is registered with the masker: a worker's task makes few requests.
-        return NetSuiteClient(**settings, timeout=self.timeout, retry=retry, on_signature=_mask_signature)
+        return NetSuiteClient(
+            **settings,
+            timeout=self.timeout,
+            retry=retry,
+            on_signature=_mask_signature,
+            wsdl=str(wsdl).strip() if wsdl else None,
+        )
 
     @asynccontextmanager
     async def async_client(self) -> AsyncIterator[AsyncNetSuiteClient]:
@@ -274,6 +283,26 @@ class SoapAsyncJobHook(BaseHook):
     def _explain_refusal(self, client: NetSuiteClient, error: AuthenticationError) -> str:
         offset = clock_offset(client.url, timeout=min(self.timeout, 10.0))
         return explain_login_refusal(error, account=client.credentials.account, offset=offset)
+
+    def submit(
+        self,
+        operation: str,
+        items: Any,
+        *,
+        record_type: str | None = None,
+        deletion_reason: dict[str, Any] | None = None,
+    ) -> AsyncJobStatus:
+        """Submit one async job (asyncAddList ... asyncSearch); returns its first status with the job id.
+
+        ``items``: a list of record / baseRef / initializeRecord dicts, or one search record dict
+        (shapes in ``airflow_asyncjob.netsuite.records``).
+
+        Raises:
+            RecordCountError: more records than the operation's per-request limit (nothing sent).
+            SubmitOutcomeUnknownError: sent without a usable answer; the job may exist (not retried).
+            NetSuiteError: any other failure, after retries where NetSuite cannot have created a job.
+        """
+        return self.client.submit(operation, items, record_type=record_type, deletion_reason=deletion_reason)
 
     def test_connection(self) -> tuple[bool, str]:
         """Call getServerTime, as Airflow's Test button does (``[core] test_connection = Enabled``).

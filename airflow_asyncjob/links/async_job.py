@@ -32,8 +32,11 @@ def netsuite_ui_url(account: AccountId) -> str:
 
 
 def job_id_from(value: Any) -> str | None:
-    """The job id in a task's XCom value: the string itself (a submit operator's return value) or
-    the ``"job_id"`` of a dict (the sensor's final status); None for anything else."""
+    """The job id in a task's XCom value: the string itself (a submit operator's return value), the
+    first of a list of them (a split submit), or the ``"job_id"`` of a dict (the sensor's final
+    status, the result summary); None for anything else."""
+    if isinstance(value, list) and value:
+        value = value[0]
     if isinstance(value, Mapping):
         value = value.get("job_id")
     if isinstance(value, str) and value.strip():

@@ -15,7 +15,9 @@ Imports nothing from Airflow.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+import os
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -26,13 +28,23 @@ from io import BytesIO
 from typing import Any
 
 import httpx
+import requests
 import tenacity
 import zeep
+import zeep.cache
 import zeep.proxy
 import zeep.wsdl
+from urllib3.exceptions import NewConnectionError
 
 from airflow_asyncjob.netsuite import auth, endpoints
-from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, ConfigurationError, NetSuiteError
+from airflow_asyncjob.netsuite.faults import (
+    ConcurrencyLimitError,
+    ConfigurationError,
+    NetSuiteError,
+    NetSuiteFault,
+    SubmitOutcomeUnknownError,
+    excerpt,
+)
 from airflow_asyncjob.netsuite.limiter import AimdLimiter
 from airflow_asyncjob.netsuite.models import (
     AsyncJobStatus,
@@ -41,8 +53,9 @@ from airflow_asyncjob.netsuite.models import (
     parse_async_status,
     parse_server_time,
 )
+from airflow_asyncjob.netsuite.records import RecordBuilder, build_request
 from airflow_asyncjob.netsuite.schema import compact_wsdl
-from airflow_asyncjob.netsuite.transports import AsyncTransport, SyncTransport, translate
+from airflow_asyncjob.netsuite.transports import AsyncTransport, NotSoapAnswer, SyncTransport, translate
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +127,8 @@ _ZEEP_SETTINGS = zeep.Settings(
 
 _lock = threading.Lock()
 _documents: dict[str, zeep.wsdl.Document] = {}
-_services: dict[tuple[str, str, float, bool], Any] = {}
+_services: dict[tuple[str, str, float, bool, str | None], Any] = {}
+_official_documents: dict[tuple[str, str], zeep.wsdl.Document] = {}
 
 
 def _document(endpoint_version: str) -> zeep.wsdl.Document:
@@ -131,13 +145,64 @@ def _document(endpoint_version: str) -> zeep.wsdl.Document:
     return document
 
 
+def wsdl_cache_path() -> str:
+    """Where WSDL/XSD files loaded over HTTP are kept (zeep's SqliteCache, no expiry):
+    ``$XDG_CACHE_HOME/airflow-provider-asyncjob/wsdl.sqlite`` (``~/.cache`` without XDG_CACHE_HOME)."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "airflow-provider-asyncjob", "wsdl.sqlite")
+
+
+def _official_document(endpoint_version: str, wsdl: str) -> zeep.wsdl.Document:
+    """NetSuite's own WSDL at ``wsdl`` (a URL, fetched once and then read from the disk cache,
+    or a local path), built once per process (caller holds _lock).
+
+    Raises:
+        ConfigurationError: it cannot be loaded, or has no NetSuiteBinding of ``endpoint_version``.
+    """
+    document = _official_documents.get((endpoint_version, wsdl))
+    if document is not None:
+        return document
+    cache = None
+    if wsdl.startswith(("http://", "https://")):
+        os.makedirs(os.path.dirname(wsdl_cache_path()), exist_ok=True)
+        cache = zeep.cache.SqliteCache(path=wsdl_cache_path(), timeout=None)
+    loader = SyncTransport(cache=cache, timeout=120)
+    try:
+        # NetSuite's WSDL imports its XSDs by URL: allowed while loading it, never in answers.
+        settings = zeep.Settings(
+            strict=False, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=False
+        )
+        document = zeep.wsdl.Document(wsdl, loader, settings=settings)  # type: ignore[arg-type]
+    except Exception as error:  # zeep raises lxml, requests, OS and its own errors while loading
+        raise ConfigurationError(
+            f"could not load the WSDL {wsdl!r} ({type(error).__name__}: {excerpt(str(error))}).",
+            hint="Set the connection's extra 'wsdl' to NetSuite's WSDL URL "
+            "(https://webservices.netsuite.com/wsdl/v<V>_0/netsuite.wsdl) or a local copy, or remove it.",
+        ) from None
+    if _binding(endpoint_version) not in document.bindings:
+        raise ConfigurationError(
+            f"the WSDL {wsdl!r} has no NetSuiteBinding for endpoint version {endpoint_version} "
+            f"(it has {', '.join(map(str, document.bindings)) or 'none'}).",
+            hint="Use the WSDL of the connection's endpoint_version, or set endpoint_version to the WSDL's.",
+        )
+    _official_documents[(endpoint_version, wsdl)] = document
+    return document
+
+
 def _binding(endpoint_version: str) -> str:
     return f"{{{endpoints.namespaces(endpoint_version).wsdl}}}NetSuiteBinding"
 
 
-def zeep_service(endpoint_version: str, url: str, timeout: float, verify_tls: bool = True) -> Any:
-    """The process-wide sync zeep service proxy for (endpoint version, service URL, timeout, TLS check)."""
-    key = (endpoint_version, url, timeout, verify_tls)
+def zeep_service(
+    endpoint_version: str, url: str, timeout: float, verify_tls: bool = True, wsdl: str | None = None
+) -> Any:
+    """The process-wide sync zeep service proxy for (endpoint version, service URL, timeout,
+    TLS check, WSDL): over the compact schema, or over NetSuite's own WSDL at ``wsdl`` when given.
+
+    Raises:
+        ConfigurationError: ``wsdl`` cannot be loaded or is of another endpoint version.
+    """
+    key = (endpoint_version, url, timeout, verify_tls, wsdl)
     service = _services.get(key)
     if service is None:
         with _lock:
@@ -145,9 +210,12 @@ def zeep_service(endpoint_version: str, url: str, timeout: float, verify_tls: bo
             if service is None:
                 transport = SyncTransport(timeout=timeout, operation_timeout=timeout)
                 transport.session.verify = verify_tls
-                client = zeep.Client(
-                    _document(endpoint_version), transport=transport, settings=_ZEEP_SETTINGS
+                document = (
+                    _document(endpoint_version)
+                    if wsdl is None
+                    else _official_document(endpoint_version, wsdl)
                 )
+                client = zeep.Client(document, transport=transport, settings=_ZEEP_SETTINGS)
                 service = _services[key] = client.create_service(_binding(endpoint_version), url)
     return service
 
@@ -210,6 +278,8 @@ class NetSuiteClient:
         verify_tls: check the server's TLS certificate (default True).
         on_signature: called with each tokenPassport signature before it is sent (the hook
             registers it with Airflow's secrets masker).
+        wsdl: NetSuite's WSDL for ``endpoint_version`` (URL or local path) instead of the compact
+            schema shipped here: every record type and field of that version can then be sent.
 
     Every method raises a NetSuiteError subclass (see faults.py) and nothing else.
     """
@@ -224,6 +294,7 @@ class NetSuiteClient:
         retry: RetryPolicy | None = None,
         verify_tls: bool = True,
         on_signature: Callable[[str], None] | None = None,
+        wsdl: str | None = None,
     ) -> None:
         self.credentials = credentials
         self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
@@ -232,6 +303,7 @@ class NetSuiteClient:
         self.retry = retry or RetryPolicy()
         self.verify_tls = verify_tls
         self.on_signature = on_signature
+        self.wsdl = (wsdl or "").strip() or None
 
     def __repr__(self) -> str:
         return f"NetSuiteClient(account={self.credentials.account}, url={self.url!r})"
@@ -251,6 +323,54 @@ class NetSuiteClient:
         """getServerTime -> NetSuite's clock (a cheap authenticated call)."""
         return self._run(_get_server_time())
 
+    def submit(
+        self,
+        operation: str,
+        items: Any,
+        *,
+        record_type: str | None = None,
+        deletion_reason: dict[str, Any] | None = None,
+    ) -> AsyncJobStatus:
+        """Submit one async job: asyncAddList / asyncUpdateList / asyncUpsertList (records),
+        asyncDeleteList / asyncGetList (baseRefs), asyncInitializeList (initializeRecords) or
+        asyncSearch (one search record). See records.py for the dict shapes.
+
+        Returns the job's first status (``pending`` with its job id). The record count is checked
+        before sending. Retried only where NetSuite cannot have created the job: a fault answer
+        (WS_REQUEST_BLOCKED, ...), HTTP 429/503, or no connection made.
+
+        Raises:
+            RecordCountError / ConfigurationError: bad items or over the operation's limit.
+            SubmitOutcomeUnknownError: sent, but no usable answer (time-out, dropped connection,
+                gateway error, cut-off body): the job may exist; not retried.
+            NetSuiteError: any other failure.
+        """
+        body = build_request(
+            self.record_builder(), operation, items, record_type=record_type, deletion_reason=deletion_reason
+        )
+        once = copy.copy(self)  # _call's own retries would resend after an unknown outcome
+        once.retry = RetryPolicy(max_attempts=1, max_delay=0.0)
+        retrying = _retrying(self.retry)
+        retrying["retry"] = tenacity.retry_if_exception(_safe_to_resend)
+        try:
+            answer = tenacity.Retrying(**retrying)(once._call, operation, None, **body)
+        except NetSuiteError as error:
+            if error.transient and not _safe_to_resend(error):
+                raise SubmitOutcomeUnknownError(operation, error) from error
+            raise
+        return parse_async_status(answer, requested_job_id="")
+
+    def record_builder(self) -> RecordBuilder:
+        """The RecordBuilder over the schema this client sends with (compact or ``wsdl``)."""
+        zeep_client = zeep_service(
+            self.endpoint_version, self.url, self.timeout, self.verify_tls, self.wsdl
+        )._client
+        builder = getattr(zeep_client, "_asyncjob_records", None)
+        if builder is None:
+            builder = RecordBuilder(zeep_client, endpoints.namespaces(self.endpoint_version).core)
+            zeep_client._asyncjob_records = builder
+        return builder
+
     def _run(self, call: _Call) -> Any:
         return call.parse(self._call(call.operation, call.job_id, **call.body))
 
@@ -259,7 +379,7 @@ class NetSuiteClient:
         return tenacity.Retrying(**_retrying(self.retry))(self._attempt, operation, job_id, body)
 
     def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:
-        service = zeep_service(self.endpoint_version, self.url, self.timeout, self.verify_tls)
+        service = zeep_service(self.endpoint_version, self.url, self.timeout, self.verify_tls, self.wsdl)
         # A fresh passport on every attempt: NetSuite rejects a reused nonce.
         headers = {"tokenPassport": _passport(self.credentials, self.on_signature)}
         try:
@@ -434,6 +554,36 @@ class AsyncNetSuiteClient:
 
 
 MAX_JOB_ID_LENGTH = 256
+
+
+def _safe_to_resend(error: BaseException) -> bool:
+    """True when a failed submit cannot have created a job, so sending it again is safe:
+    NetSuite answered with a transient fault (it refused the request), HTTP 429 or 503 (the
+    service refused it), or no connection was made at all."""
+    if not isinstance(error, NetSuiteError) or not error.transient:
+        return False
+    if isinstance(error, NetSuiteFault):
+        return True
+    cause = error.__cause__ or error.__context__
+    if isinstance(cause, NotSoapAnswer):
+        return cause.status in (429, 503)
+    return _no_connection_made(cause)
+
+
+def _no_connection_made(error: BaseException | None) -> bool:
+    """Walks requests' ConnectionError -> urllib3's MaxRetryError -> NewConnectionError."""
+    for _ in range(8):
+        if error is None:
+            return False
+        if isinstance(error, (requests.exceptions.ConnectTimeout, NewConnectionError)):
+            return True
+        reason = getattr(error, "reason", None)
+        error = (
+            reason
+            if isinstance(reason, BaseException)
+            else next((arg for arg in error.args if isinstance(arg, BaseException)), None)
+        )
+    return False
 
 
 def _require_job_id(job_id: Any) -> str:

@@ -216,3 +216,22 @@ def make_fault(
         job_id=job_id,
         hint=_HINTS.get(cls),
     )
+
+
+class SubmitOutcomeUnknownError(NetSuiteError):
+    """A submit request was sent but no answer came (time-out, dropped connection, cut-off or
+    gateway answer): NetSuite may or may not have created the job. Not retried, and not
+    transient, so that nothing submits the same records twice without a person deciding.
+
+    Attributes:
+        cause: the transport error that left the outcome unknown.
+    """
+
+    def __init__(self, operation: str, cause: NetSuiteError) -> None:
+        self.cause = cause
+        super().__init__(
+            f"no usable answer, so NetSuite may or may not have created a job ({cause.message})",
+            operation=operation,
+            hint="Look for a job submitted just now in NetSuite's Web Services Usage Log (Setup > "
+            "Integration) before submitting again; this was not retried, to avoid a duplicate job.",
+        )

@@ -9,12 +9,13 @@ Sources: 2023_2 schema types ``platformCore:AsyncStatusResult``, ``platformCoreT
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 from airflow_asyncjob.netsuite.faults import NetSuiteResponseError
+from airflow_asyncjob.netsuite.records import record_to_dict
 
 
 class AsyncStatus(str, Enum):
@@ -130,7 +131,46 @@ class RecordResult:
     details: tuple[StatusDetail, ...] = ()
     base_ref: RecordRef | None = None
     record_type: str | None = None
-    """For a ReadResponse: the returned record's schema type name (e.g. ``Customer``)."""
+    """For a ReadResponse or a search hit: the returned record's schema type name (e.g. ``Customer``)."""
+    record: dict[str, Any] | None = field(default=None, compare=False)
+    """For a ReadResponse or a search hit: the record, JSON-ready (records.record_to_dict)."""
+
+    @property
+    def failure_codes(self) -> tuple[str, ...]:
+        """The ERROR details' codes of a failed record (``"UNKNOWN"`` for a detail without one)."""
+        if self.is_success:
+            return ()
+        return tuple(d.code or "UNKNOWN" for d in self.details if d.type == "ERROR") or ("UNKNOWN",)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"is_success", "status_details": [{"type", "code", "message",
+        "after_submit_failed"}], "base_ref": {"internal_id", "external_id", "type", "name"} | None,
+        "record_type", "record"}`` (the last two only when present)."""
+        data: dict[str, Any] = {
+            "is_success": self.is_success,
+            "status_details": [
+                {
+                    "type": d.type,
+                    "code": d.code,
+                    "message": d.message,
+                    "after_submit_failed": d.after_submit_failed,
+                }
+                for d in self.details
+            ],
+            "base_ref": None
+            if self.base_ref is None
+            else {
+                "internal_id": self.base_ref.internal_id,
+                "external_id": self.base_ref.external_id,
+                "type": self.base_ref.type,
+                "name": self.base_ref.name,
+            },
+        }
+        if self.record_type is not None:
+            data["record_type"] = self.record_type
+        if self.record is not None:
+            data["record"] = self.record
+        return data
 
 
 @dataclass(frozen=True)
@@ -142,7 +182,8 @@ class AsyncResultPage:
         is_success: the list-level (or search-level) status, when NetSuite sends one.
         details: that status's details.
         page_index: the 1-based page (the search's own pageIndex for an AsyncSearchResult).
-        records: per-record results (empty for a search: see ``total_records`` and ``search_id``).
+        records: per-record results; for a search, one successful result per record found
+            (``recordList``) or row (``searchRowList``), with the record in ``record``.
         total_records, page_size, total_pages, search_id: search paging fields
             (``platformCore:SearchResult``); None for list operations.
     """
@@ -259,19 +300,46 @@ def _parse_ref(ref: Any) -> RecordRef | None:
     )
 
 
+def _record_ref(record: Any) -> RecordRef:
+    """internalId/externalId of a returned record; its RecordType is its schema type in lowerCamel."""
+    name = type(record).__name__
+    return RecordRef(
+        internal_id=_get(record, "internalId"),
+        external_id=_get(record, "externalId"),
+        type=name[:1].lower() + name[1:],
+    )
+
+
 def _parse_record_result(response: Any) -> RecordResult:
     is_success, details = _parse_status(_get(response, "status"))
     record = _get(response, "record")
     base_ref = _parse_ref(_get(response, "baseRef"))
     if base_ref is None and record is not None:
-        base_ref = RecordRef(internal_id=_get(record, "internalId"), external_id=_get(record, "externalId"))
+        base_ref = _record_ref(record)
     return RecordResult(
         # A record failed only where NetSuite says isSuccess="false".
         is_success=is_success is not False,
         details=details,
         base_ref=base_ref,
         record_type=type(record).__name__ if record is not None else None,
+        record=record_to_dict(record) if record is not None else None,
     )
+
+
+def _search_hits(search: Any) -> tuple[RecordResult, ...]:
+    """The records (``recordList``) or rows (``searchRowList``) of one search result page."""
+    records = _get(_get(search, "recordList"), "record", []) or []
+    rows = _get(_get(search, "searchRowList"), "searchRow", []) or []
+    hits = [
+        RecordResult(
+            is_success=True, base_ref=_record_ref(r), record_type=type(r).__name__, record=record_to_dict(r)
+        )
+        for r in records
+    ]
+    hits += [
+        RecordResult(is_success=True, record_type=type(r).__name__, record=record_to_dict(r)) for r in rows
+    ]
+    return tuple(hits)
 
 
 def parse_async_result(response: Any, *, job_id: str, page_index: int) -> AsyncResultPage:
@@ -307,6 +375,7 @@ def parse_async_result(response: Any, *, job_id: str, page_index: int) -> AsyncR
             result_type=result_type,
             is_success=is_success,
             details=details,
+            records=_search_hits(search),
             total_records=_get(search, "totalRecords"),
             page_size=_get(search, "pageSize"),
             total_pages=_get(search, "totalPages"),

@@ -195,9 +195,10 @@ def client(emulator: Emulator) -> Iterator[SoapClient]:
 
 
 @pytest.fixture(scope="session")
-def messages_schema(real_schema_dir: Path) -> etree.XMLSchema:
-    """platform.messages.xsd of NetSuite's 2023_2 endpoint (imports core, coreTypes, faultTypes)."""
-    return etree.XMLSchema(etree.parse(str(real_schema_dir / "xsd" / "platform.messages.xsd")))
+def messages_schema(netsuite_schema: etree.XMLSchema) -> etree.XMLSchema:
+    """platform.messages.xsd of NetSuite's 2023_2 endpoint, with the record types the emulator
+    returns (lists.relationships.xsd, transactions.sales.xsd): see tests/conftest.py."""
+    return netsuite_schema
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from airflow_asyncjob.testing.emulator import (
     SubmitRule,
     Timeline,
 )
-from airflow_asyncjob.testing.emulator.jobs import MAX_RESULT_CALLS, NonceStore, RecordRef
+from airflow_asyncjob.testing.emulator.jobs import MAX_RESULT_CALLS, NonceStore, RecordRef, SubmitDefaults
 
 
 class FakeClock:
@@ -123,20 +123,27 @@ def test_twenty_first_get_async_result_is_invalid_job_id(store: JobStore) -> Non
     assert store.check_status(job_id).status == "finished"  # checkAsyncStatus has no such limit
 
 
-def test_results_are_paged_by_the_jobs_page_size(store: JobStore) -> None:
-    records = tuple(ok(f"r{i}") for i in range(2500))
-    job_id = store.create_job(JobSpec(timeline=Timeline(0, 0), records=records, page_size=1000))
-    pages = [store.get_result(job_id, i) for i in (1, 2, 3)]
-    assert [len(p.records) for p in pages] == [1000, 1000, 500]
-    assert pages[2].records[-1].external_id == "r2499"
-    assert {p.total_pages for p in pages} == {3}
-    assert fault_code(lambda: store.get_result(job_id, 4)) == "INVALID_PAGE_INDEX"
+def test_a_list_job_answers_every_record_on_page_one(store: JobStore) -> None:
+    # WriteResponseList and ReadResponseList have no totalPages: a client could not find page 2.
+    records = tuple(ok(f"r{i}") for i in range(2000))
+    job_id = store.create_job(
+        JobSpec("asyncGetList", timeline=Timeline(0, 0), records=records, page_size=1000)
+    )
+    page = store.get_result(job_id, 1)
+    assert (len(page.records), page.total_pages, page.records[-1].external_id) == (2000, 1, "r1999")
+    assert fault_code(lambda: store.get_result(job_id, 2)) == "INVALID_PAGE_INDEX"
     assert fault_code(lambda: store.get_result(job_id, 0)) == "INVALID_PAGE_INDEX"
 
 
 def test_search_job_pages_by_total_records(store: JobStore) -> None:
     job_id = store.create_job(
-        JobSpec("asyncSearch", timeline=Timeline(0, 0), total_records=2001, page_size=1000)
+        JobSpec(
+            "asyncSearch",
+            timeline=Timeline(0, 0),
+            total_records=2001,
+            page_size=1000,
+            search_record_type="customer",
+        )
     )
     page = store.get_result(job_id, 3)
     assert (page.result_type, page.total_pages, page.total_records, page.page_index) == (
@@ -146,6 +153,31 @@ def test_search_job_pages_by_total_records(store: JobStore) -> None:
         3,
     )
     assert page.search_id.startswith("WEBSERVICES_1234567_SB1_")
+    assert [(r.internal_id, r.record_type) for r in page.records] == [("2001", "customer")]
+    assert len(store.get_result(job_id, 2).records) == 1000
+    assert fault_code(lambda: store.get_result(job_id, 4)) == "INVALID_PAGE_INDEX"
+
+
+def test_a_search_without_a_record_type_answers_counts_only(store: JobStore) -> None:
+    job_id = store.create_job(JobSpec("asyncSearch", timeline=Timeline(0, 0), total_records=5))
+    page = store.get_result(job_id, 1)
+    assert (page.total_records, page.records) == (5, ())
+
+
+def test_a_rule_can_name_exact_external_ids(clock: FakeClock) -> None:
+    rule = SubmitRule(
+        "DUP_ENTITY", "This entity already exists.", external_ids=["cust-7"], record_type="customer"
+    )
+    store = JobStore(
+        clock=clock, submit_defaults=SubmitDefaults(timeline=Timeline(0, 0)), submit_rules=[rule]
+    )
+    refs = [RecordRef(external_id=e, record_type="customer") for e in ("cust-7", "cust-70", "cust-8")]
+    job_id = store.submit("asyncAddList", refs).job_id
+    assert [(r.external_id, r.success) for r in store.get_result(job_id, 1).records] == [
+        ("cust-7", False),
+        ("cust-70", True),
+        ("cust-8", True),
+    ]
 
 
 def test_unknown_job_id_is_invalid_job_id(store: JobStore) -> None:

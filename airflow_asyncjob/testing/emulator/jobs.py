@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
+from airflow_asyncjob.netsuite import records
 from airflow_asyncjob.netsuite.auth import SIGNATURE_ALGORITHM, TokenCredentials, compute_signature
 from airflow_asyncjob.netsuite.endpoints import AccountId, normalize_account_id
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
@@ -41,13 +42,7 @@ RESULT_TYPES = {
 }
 """Submit operation -> the concrete ``platformMsgs:AsyncResult`` type getAsyncResult answers with."""
 
-RECORD_LIMITS = {
-    "asyncAddList": 400,
-    "asyncUpdateList": 200,
-    "asyncUpsertList": 200,
-    "asyncDeleteList": 400,
-    "asyncGetList": 2000,
-}
+RECORD_LIMITS = records.RECORD_LIMITS
 """Records per async request (Governance Overview); more get MAX_RCRDS_EXCEEDED."""
 
 ASSIGNS_INTERNAL_IDS = frozenset({"asyncAddList", "asyncUpsertList"})
@@ -127,9 +122,14 @@ class JobSpec:
         records: per-record results (list operations); ignored for asyncSearch.
         failure: makes the job end ``failed`` with this list-level detail.
         status: the expected final status; checked against ``records`` and ``failure``.
-        page_size: records per getAsyncResult page (search: the searchResult pageSize).
+        page_size: asyncSearch only: records per getAsyncResult page (the searchResult pageSize).
+            List results carry no totalPages on the wire (WriteResponseList, ReadResponseList),
+            so a list job answers all its records on page 1.
         total_records: asyncSearch only: the search's totalRecords.
         search_id: asyncSearch only: the searchId (generated when None).
+        search_record_type: asyncSearch only: the RecordType of the records found (e.g.
+            ``customer``); each page then lists its records (internalId 1..totalRecords). None:
+            pages carry the counts only.
         start_on_first_request: the timeline starts at the first checkAsyncStatus or
             getAsyncResult for the job instead of at creation (for ids a DAG run uses later).
     """
@@ -144,6 +144,7 @@ class JobSpec:
     total_records: int = 0
     search_id: str | None = None
     start_on_first_request: bool = False
+    search_record_type: str | None = None
 
     def __post_init__(self) -> None:
         if self.operation not in RESULT_TYPES:
@@ -181,8 +182,8 @@ class JobSpec:
 class SubmitRule:
     """Makes records a client submits fail, or their whole job.
 
-    A rule matches a record when every filter given matches (``external_id_prefix``,
-    ``record_type``, ``operation``). ``fails="record"``: the record fails with ``code`` and
+    A rule matches a record when every filter given matches (``external_ids``: one of these
+    externalIds exactly, ``external_id_prefix``, ``record_type``, ``operation``). ``fails="record"``: the record fails with ``code`` and
     ``message``; ``fails="job"``: the job ends ``failed`` when any record matches (or, without
     record filters, for every job of ``operation``). The first matching rule wins.
     """
@@ -193,16 +194,23 @@ class SubmitRule:
     record_type: str | None = None
     operation: str | None = None
     fails: str = "record"
+    external_ids: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.fails not in ("record", "job"):
             raise ValueError(f"fails must be 'record' or 'job', not {self.fails!r}")
+        if self.external_ids is not None:
+            if isinstance(self.external_ids, str):
+                raise ValueError("external_ids must be a list of externalIds, not a string")
+            object.__setattr__(self, "external_ids", tuple(self.external_ids))
 
     def matches(self, operation: str, ref: RecordRef | None) -> bool:
         if self.operation is not None and self.operation != operation:
             return False
         if ref is None:
-            return self.external_id_prefix is None and self.record_type is None
+            return self.external_id_prefix is None and self.record_type is None and self.external_ids is None
+        if self.external_ids is not None and ref.external_id not in self.external_ids:
+            return False
         if self.external_id_prefix is not None and not (ref.external_id or "").startswith(
             self.external_id_prefix
         ):
@@ -224,9 +232,10 @@ class SubmitDefaults:
 class ResultPage:
     """One getAsyncResult page of a terminal job.
 
-    ``records`` is this page's slice; ``failure`` is the list-level detail of a failed job;
+    ``records``: a list job's records (all on page 1), or a search page's hits (internalId and
+    record type); ``failure`` is the list-level detail of a failed job;
     ``total_records``/``page_size``/``total_pages``/``search_id`` are the search paging fields
-    (also set for list operations, where they describe the slicing).
+    (for a list job: its record count, in one page).
     """
 
     job_id: str
@@ -308,10 +317,13 @@ class JobStore:
             self._jobs[job_id] = _Job(spec, started_at=None if spec.start_on_first_request else now)
             return job_id
 
-    def submit(self, operation: str, refs: Sequence[RecordRef]) -> AsyncJobStatus:
+    def submit(
+        self, operation: str, refs: Sequence[RecordRef], search_record_type: str | None = None
+    ) -> AsyncJobStatus:
         """Create a job for a submit operation's records, applying the submit rules.
 
         Successful records of asyncAddList/asyncUpsertList without an internalId get one.
+        ``search_record_type``: asyncSearch only, the RecordType searched (see JobSpec).
         Returns the new job's status (pending).
 
         Raises:
@@ -339,6 +351,7 @@ class JobStore:
                     failure=JobFailure(job_rule.code, job_rule.message) if job_rule else None,
                     page_size=defaults.page_size,
                     total_records=defaults.search_total_records if operation == "asyncSearch" else 0,
+                    search_record_type=search_record_type if operation == "asyncSearch" else None,
                 )
             )
             return self.check_status(job_id)
@@ -349,6 +362,8 @@ class JobStore:
             return RecordResult(
                 ref.external_id, ref.internal_id, ref.record_type, False, rule.code, rule.message
             )
+        if operation == "asyncInitializeList":  # a new, unsaved record: it has no ids yet
+            return RecordResult(record_type=ref.record_type)
         internal_id = ref.internal_id
         if internal_id is None and operation in ASSIGNS_INTERNAL_IDS:
             internal_id = str(self._next_internal_id)
@@ -379,19 +394,29 @@ class JobStore:
             if not status.is_terminal:
                 raise exceptions.job_not_complete(job_id, status.value)
             spec = job.spec
-            total_records = spec.total_records if spec.operation == "asyncSearch" else len(spec.records)
-            total_pages = max(1, math.ceil(total_records / spec.page_size))
+            search = spec.operation == "asyncSearch"
+            total_records = spec.total_records if search else len(spec.records)
+            page_size = spec.page_size if search else max(1, total_records)
+            total_pages = max(1, math.ceil(total_records / page_size))
             if not 1 <= page_index <= total_pages:
                 raise exceptions.invalid_page_index(page_index, total_pages)
-            start = (page_index - 1) * spec.page_size
+            start = (page_index - 1) * page_size
+            if search:
+                hits = range(start + 1, min(start + page_size, total_records) + 1)
+                page_records = tuple(
+                    RecordResult(internal_id=str(n), record_type=spec.search_record_type)
+                    for n in (hits if spec.search_record_type and spec.failure is None else ())
+                )
+            else:
+                page_records = spec.records
             return ResultPage(
                 job_id=job_id,
                 result_type=spec.result_type,
                 page_index=page_index,
                 total_pages=total_pages,
                 total_records=total_records,
-                page_size=spec.page_size,
-                records=spec.records[start : start + spec.page_size],
+                page_size=page_size,
+                records=page_records,
                 failure=spec.failure,
                 search_id=spec.search_id,
             )

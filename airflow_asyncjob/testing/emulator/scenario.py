@@ -11,6 +11,8 @@ pass silently). ``description`` is allowed anywhere for notes.
                           "page_size": 1000, "search_total_records": 0},
       "submit_rules": [
         {"external_id_prefix": "dup-", "code": "DUP_ENTITY", "message": "This entity already exists."},
+        {"external_ids": ["cust-7"], "record_type": "customer", "code": "DUP_ENTITY",
+         "message": "This entity already exists."},
         {"operation": "asyncDeleteList", "fails": "job", "code": "UNEXPECTED_ERROR", "message": "..."}
       ],
       "jobs": [
@@ -22,7 +24,8 @@ pass silently). ``description`` is allowed anywhere for notes.
                       "code": "DUP_ENTITY", "message": "This entity already exists."}]},
         {"job_id": "...", "operation": "asyncAddList",
          "failure": {"code": "UNEXPECTED_ERROR", "message": "..."}},
-        {"job_id": "...", "operation": "asyncSearch", "total_records": 2500, "page_size": 1000}
+        {"job_id": "...", "operation": "asyncSearch", "total_records": 2500, "page_size": 1000,
+         "search_record_type": "customer"}
       ]
     }
 
@@ -111,6 +114,7 @@ def job_spec_from_dict(data: Any) -> JobSpec:
             "total_records",
             "search_id",
             "start_on_first_request",
+            "search_record_type",
         ),
     )
     failure = data.get("failure")
@@ -127,6 +131,7 @@ def job_spec_from_dict(data: Any) -> JobSpec:
         total_records=int(data.get("total_records", 0)),
         search_id=data.get("search_id"),
         start_on_first_request=bool(data.get("start_on_first_request", False)),
+        search_record_type=data.get("search_record_type"),
     )
 
 
@@ -165,7 +170,15 @@ class Scenario:
             "submit_defaults",
             (*_TIMELINE_KEYS, "page_size", "search_total_records"),
         )
-        rule_keys = ("code", "message", "external_id_prefix", "record_type", "operation", "fails")
+        rule_keys = (
+            "code",
+            "message",
+            "external_ids",
+            "external_id_prefix",
+            "record_type",
+            "operation",
+            "fails",
+        )
         limit = data.get("concurrency_limit")
         return cls(
             **{key: data.get(key) for key in _CREDENTIAL_KEYS},

@@ -73,7 +73,8 @@ _INJECTION_FIELDS = {
 
 @dataclass(frozen=True)
 class Injection:
-    """A misbehaviour for the next ``times`` SOAP requests (of ``operation``, or any).
+    """A misbehaviour for the next ``times`` SOAP requests (of ``operation``, or any), once
+    ``after`` such requests have been let through unchanged.
 
     Kinds:
         soap_fault: answer ``fault`` (HTTP 500) instead of the operation's answer.
@@ -86,6 +87,7 @@ class Injection:
     kind: str
     operation: str | None = None
     times: int = 1
+    after: int = 0
     fault: EmulatedFault | None = None
     status: int = 503
     body: str | None = None
@@ -94,32 +96,35 @@ class Injection:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Injection:
-        """The JSON form: ``{"kind", "operation"?, "times"?, ...}`` plus, per kind,
+        """The JSON form: ``{"kind", "operation"?, "times"?, "after"?, ...}`` plus, per kind,
         soap_fault: ``code``, ``message``?, ``fault_type``? (known codes such as WS_REQUEST_BLOCKED,
         UNEXPECTED_ERROR, ACCT_TEMP_UNAVAILABLE fill in NetSuite's type and text); http_error:
         ``status``? (503), ``body``?; delay: ``seconds``; raw: ``body``, ``status``? (200),
         ``content_type``? (text/xml).
 
         Raises:
-            ValueError: unknown kind, key or operation, times < 1, an HTTP status Python does not
+            ValueError: unknown kind, key or operation, times < 1, after < 0, an HTTP status Python does not
                 know, negative seconds, an unknown fault code without fault_type and message.
         """
         kind = data.get("kind")
         if kind not in INJECTION_KINDS:
             raise ValueError(f"kind must be one of {', '.join(INJECTION_KINDS)}, not {kind!r}")
-        allowed = {"kind", "operation", "times", *_INJECTION_FIELDS[kind]}
+        allowed = {"kind", "operation", "times", "after", *_INJECTION_FIELDS[kind]}
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ValueError(f"a {kind} injection does not take {unknown}; it takes {sorted(allowed)}")
         times = int(data.get("times", 1))
         if times < 1:
             raise ValueError("times must be >= 1")
+        after = int(data.get("after", 0))
+        if after < 0:
+            raise ValueError("after must be >= 0")
         operation = data.get("operation")
         if operation is not None and operation not in soap.OPERATIONS:
             raise ValueError(f"operation {operation!r} is not one of {', '.join(soap.OPERATIONS)}")
         status = int(data.get("status", 200 if kind == "raw" else 503))
         HTTPStatus(status)  # raises ValueError for a status uvicorn could not send either
-        common = {"kind": kind, "operation": operation, "times": times}
+        common = {"kind": kind, "operation": operation, "times": times, "after": after}
         if kind == "soap_fault":
             if not data.get("code"):
                 raise ValueError("a soap_fault injection needs a code")
@@ -182,7 +187,7 @@ class _Service:
             self._requests: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
             self._applied: Counter[str] = Counter()
-            self._injections: list[list[Any]] = []  # [Injection, times left]
+            self._injections: list[list[Any]] = []  # [Injection, times left, requests to let through]
             self._log.clear()
         self.jobs.reset()
         self.checker.reset()
@@ -201,14 +206,18 @@ class _Service:
 
     def queue(self, injection: Injection) -> None:
         with self._lock:
-            self._injections.append([injection, injection.times])
+            self._injections.append([injection, injection.times, injection.after])
 
     def take_injection(self, operation: str) -> Injection | None:
-        """The first queued injection for ``operation`` (or for any), using up one of its times."""
+        """The first queued injection for ``operation`` (or for any), using up one of its times
+        (or, while it still lets requests through, one of those, and then none applies)."""
         with self._lock:
             for entry in self._injections:
                 injection = entry[0]
                 if injection.operation in (None, operation):
+                    if entry[2] > 0:
+                        entry[2] -= 1
+                        return None
                     entry[1] -= 1
                     if entry[1] == 0:
                         self._injections.remove(entry)
@@ -332,7 +341,9 @@ def build_app(service: _Service) -> Starlette:
             if operation == "getAsyncResult":
                 page = jobs.get_result(soap.read_job_id(request), soap.read_page_index(request))
                 return _xml(soap.async_result_response(version, page))
-            status = jobs.submit(operation, soap.read_record_refs(request))
+            status = jobs.submit(
+                operation, soap.read_record_refs(request), soap.read_search_record_type(request)
+            )
             return _xml(soap.async_status_response(version, operation, status))
         except EmulatedFault as error:
             return fault(version, error)
@@ -673,10 +684,15 @@ class Emulator:
             raise ValueError(f"latency must be within 0..60 seconds, got {seconds!r}")
         self._service.latency = seconds
 
-    def inject(self, kind: str, *, operation: str | None = None, times: int = 1, **params: Any) -> Injection:
+    def inject(
+        self, kind: str, *, operation: str | None = None, times: int = 1, after: int = 0, **params: Any
+    ) -> Injection:
         """Queue an injection (see Injection) for the next ``times`` requests of ``operation``
-        (or of any operation). Returns it. Raises ValueError for bad parameters."""
-        injection = Injection.from_dict({"kind": kind, "operation": operation, "times": times, **params})
+        (or of any operation), after letting ``after`` of them through. Returns it. Raises
+        ValueError for bad parameters."""
+        injection = Injection.from_dict(
+            {"kind": kind, "operation": operation, "times": times, "after": after, **params}
+        )
         self._service.queue(injection)
         return injection
 

@@ -168,6 +168,19 @@ def _lower_camel_type(element: etree._Element) -> str | None:
     return local[:1].lower() + local[1:]
 
 
+def read_search_record_type(request: SoapRequest) -> str | None:
+    """asyncSearch: the RecordType searched, from the ``searchRecord``'s ``xsi:type``
+    (``platformCommon:CustomerSearchBasic``, ``listRel:CustomerSearch`` -> ``customer``)."""
+    search = request.payload.find(etree.QName(request.ns.messages, "searchRecord").text)
+    name = _lower_camel_type(search) if search is not None else None
+    if not name:
+        return None
+    for suffix in ("SearchBasic", "SearchAdvanced", "Search"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)] or None
+    return None
+
+
 def read_record_refs(request: SoapRequest) -> list[RecordRef]:
     """The records a submit operation names, in request order.
 
@@ -268,6 +281,26 @@ def _record_status(
         _status(parent, ns, record.success, record.code, record.message)
 
 
+RECORD_TYPES = {
+    "customer": ("listRel", "urn:relationships_{V}.lists.webservices.netsuite.com", "Customer"),
+    "salesOrder": ("tranSales", "urn:sales_{V}.transactions.webservices.netsuite.com", "SalesOrder"),
+}
+"""RecordType -> (prefix, namespace, schema type) of the records the emulator returns in full
+(getList, initializeList, search hits); others are answered with their status only."""
+
+
+def _record(parent: etree._Element, qname: etree.QName, record: RecordResult, ns: Namespaces) -> None:
+    """A returned record, ``xsi:type`` = its schema type (lists.relationships.xsd, transactions.sales.xsd)
+    with its internalId/externalId; the emulator keeps no field values."""
+    prefix, namespace, type_name = RECORD_TYPES[record.record_type or ""]
+    namespace = namespace.replace("{V}", ns.version)
+    element = etree.SubElement(parent, qname, nsmap={prefix: namespace})
+    element.set(etree.QName(XSI, "type"), f"{prefix}:{type_name}")
+    for attribute, value in (("internalId", record.internal_id), ("externalId", record.external_id)):
+        if value is not None:
+            element.set(attribute, value)
+
+
 def _write_response(
     parent: etree._Element, ns: Namespaces, record: RecordResult, failure: JobFailure | None
 ) -> None:
@@ -291,10 +324,11 @@ def async_result_response(endpoint_version: str, page: ResultPage) -> bytes:
       (status, ``baseRef`` RecordRef) per record. In a failed job every record carries the
       job's failure detail; a failed job without records gets one writeResponse without
       baseRef (the schema requires at least one).
-    - get/initialize: ``readResponseList`` = list status + one ``readResponse`` (status only: the
-      emulator keeps no record bodies, and ``record`` is optional) per record.
+    - get/initialize: ``readResponseList`` = list status + one ``readResponse`` per record: its
+      status and, when it succeeded and is of a type in RECORD_TYPES, the ``record`` (typed, with
+      its ids; the emulator keeps no field values).
     - search: ``platformCore:searchResult`` = status, totalRecords, pageSize, totalPages,
-      pageIndex, searchId (no recordList: no record bodies).
+      pageIndex, searchId and, for a search of a type in RECORD_TYPES, the page's ``recordList``.
     """
     ns = namespaces(endpoint_version)
     envelope, response = _response(ns, "getAsyncResultResponse")
@@ -313,6 +347,11 @@ def async_result_response(endpoint_version: str, page: ResultPage) -> bytes:
             ("searchId", page.search_id),
         ):
             _text(search, etree.QName(ns.core, name), value)
+        hits = [r for r in page.records if r.record_type in RECORD_TYPES]
+        if hits:
+            record_list = etree.SubElement(search, etree.QName(ns.core, "recordList"))
+            for hit in hits:
+                _record(record_list, etree.QName(ns.core, "record"), hit, ns)
     elif page.result_type in WRITE_RESULTS:
         responses = etree.SubElement(result, etree.QName(ns.messages, "writeResponseList"))
         _status(responses, ns, failure is None, code, message)
@@ -327,6 +366,8 @@ def async_result_response(endpoint_version: str, page: ResultPage) -> bytes:
         for record in page.records:
             item = etree.SubElement(responses, etree.QName(ns.messages, "readResponse"))
             _record_status(item, ns, record, failure)
+            if failure is None and record.success and record.record_type in RECORD_TYPES:
+                _record(item, etree.QName(ns.messages, "record"), record, ns)
     return _serialize(envelope)
 
 

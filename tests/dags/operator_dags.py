@@ -1,0 +1,152 @@
+"""DAGs for the operator tests (tests/operators/), run with dag.test() against the emulator."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from airflow.sdk import DAG, Param, task
+
+from airflow_asyncjob.operators.async_job import AsyncJobSubmitOperator, GetAsyncResultOperator
+from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
+
+DAGS = {}
+
+
+def _register(dag: DAG) -> None:
+    DAGS[dag.dag_id] = dag
+    globals()[dag.dag_id] = dag
+
+
+class LostAfterSubmit(AsyncJobSubmitOperator):
+    """Fails its first try after the submit has pushed its job id, as a worker lost at that
+    moment would (the scheduler then retries the task)."""
+
+    def execute(self, context):
+        result = super().execute(context)
+        if context["ti"].try_number == 1:
+            raise RuntimeError("worker lost after the submit")
+        return result
+
+
+with DAG(
+    dag_id="submit_branch_results",
+    schedule=None,
+    catchup=False,
+    params={"records": Param([], type="array"), "output_path": Param("", type="string")},
+    render_template_as_native_obj=True,
+) as dag:
+    submit = AsyncJobSubmitOperator(
+        task_id="submit",
+        operation="asyncUpsertList",
+        records="{{ params.records }}",
+        record_type="customer",
+    )
+    wait = AsyncJobStatusSensor(
+        task_id="wait",
+        job_id="{{ ti.xcom_pull(task_ids='submit') }}",
+        on_finished_with_errors="branch",
+        follow_task_ids_if_finished="load",
+        follow_task_ids_if_finished_with_errors="results",
+        poke_interval=0.2,
+        timeout=120,
+    )
+    results = GetAsyncResultOperator(
+        task_id="results",
+        job_id="{{ ti.xcom_pull(task_ids='submit') }}",
+        output_path="{{ params.output_path }}",
+    )
+
+    @task
+    def load(final_status: dict) -> str:
+        return final_status["status"]
+
+    @task
+    def report(summary: dict) -> dict:
+        return summary["failures_by_code"]
+
+    submit >> wait >> [results, load(wait.output)]
+    report(results.output)
+_register(dag)
+
+
+with DAG(
+    dag_id="submit_retried_after_push",
+    schedule=None,
+    catchup=False,
+    params={"records": Param([], type="array")},
+    render_template_as_native_obj=True,
+) as dag:
+    LostAfterSubmit(
+        task_id="submit",
+        operation="asyncAddList",
+        records="{{ params.records }}",
+        record_type="customer",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+_register(dag)
+
+
+with DAG(
+    dag_id="submit_split",
+    schedule=None,
+    catchup=False,
+    params={"records": Param([], type="array"), "split": Param(True, type="boolean")},
+    render_template_as_native_obj=True,
+) as dag:
+    AsyncJobSubmitOperator(
+        task_id="submit",
+        operation="asyncUpsertList",
+        records="{{ params.records }}",
+        record_type="customer",
+        split_over_limit=True,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+_register(dag)
+
+
+with DAG(
+    dag_id="submit_refused_over_limit",
+    schedule=None,
+    catchup=False,
+    params={"records": Param([], type="array")},
+    render_template_as_native_obj=True,
+) as dag:
+    AsyncJobSubmitOperator(
+        task_id="submit",
+        operation="asyncUpsertList",
+        records="{{ params.records }}",
+        record_type="customer",
+        retries=2,
+    )
+_register(dag)
+
+
+with DAG(
+    dag_id="submit_search_from_file",
+    schedule=None,
+    catchup=False,
+    params={"records_path": Param("", type="string"), "search": Param({}, type="object")},
+    render_template_as_native_obj=True,
+) as dag:
+    AsyncJobSubmitOperator(task_id="search", operation="asyncSearch", search_record="{{ params.search }}")
+    AsyncJobSubmitOperator(
+        task_id="delete", operation="asyncDeleteList", records_path="{{ params.records_path }}"
+    )
+_register(dag)
+
+
+with DAG(
+    dag_id="read_results",
+    schedule=None,
+    catchup=False,
+    params={"job_id": Param("", type="string"), "output_path": Param("", type="string")},
+) as dag:
+    GetAsyncResultOperator(
+        task_id="results",
+        job_id="{{ params.job_id }}",
+        output_path="{{ params.output_path }}",
+        max_failures_in_summary=2,
+    )
+_register(dag)
