@@ -9,6 +9,7 @@ variable, then the scenario, then the default).
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
@@ -56,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"seconds each SOAP request takes before its answer (${ENV_PREFIX}LATENCY; default 0)",
     )
     parser.add_argument(
+        "--inject",
+        action="append",
+        metavar="JSON",
+        help="queue an injection at start, as POST /_emulator/faults takes it (repeatable), e.g. "
+        '\'{"kind": "soap_fault", "code": "WS_REQUEST_BLOCKED", "probability": 0.1, "seed": 7, '
+        '"times": null}\' for one answer in ten until reset; '
+        f"${ENV_PREFIX}INJECT holds one such object or a JSON list of them",
+    )
+    parser.add_argument(
         "--scenario",
         default=env(ENV_PREFIX + "SCENARIO", EXAMPLE),
         help=f"scenario JSON file, {EXAMPLE!r} for the shipped example (the default) or {NO_SCENARIO!r} "
@@ -74,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _injection_lines(emulator: Emulator) -> list[str]:
+    stats = emulator.stats()
+    pending, unlimited = stats["injections_pending"], stats["injections_unlimited"]
+    if not (pending or unlimited):
+        return []
+    return [f"injections queued: {pending} answers to replace, {unlimited} without limit (until reset)"]
+
+
 def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) -> None:
     creds = emulator.credentials
     lines = [
@@ -83,6 +101,7 @@ def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) ->
         f"account id: {creds.account.passport}  consumer key: {creds.consumer_key}  consumer secret: "
         f"{creds.consumer_secret}  token id: {creds.token_id}  token secret: {creds.token_secret}",
         f"concurrency limit: {emulator.stats()['concurrency_limit']}",
+        *_injection_lines(emulator),
         f"scenario: {scenario_name}",
         *(f"  job {spec.job_id}: {spec.operation} -> {spec.final_status.value}" for spec in scenario.jobs),
         "Airflow connection:",
@@ -92,6 +111,26 @@ def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) ->
         "Stop with Ctrl+C or SIGTERM.",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _injections(flags: list[str] | None, variable: str | None) -> list[dict]:
+    """The injections to queue: the ``--inject`` flags, else the environment variable's.
+
+    Raises:
+        ValueError: not JSON, or not an object (a list of objects in the variable).
+    """
+    texts = flags or ([variable] if variable and variable.strip() else [])
+    injections: list[dict] = []
+    for text in texts:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"an injection is not JSON ({error}): {text[:80]!r}") from None
+        for item in value if isinstance(value, list) and not flags else [value]:
+            if not isinstance(item, dict) or "kind" not in item:
+                raise ValueError(f"an injection must be a JSON object with a kind, not {item!r}"[:200])
+            injections.append(item)
+    return injections
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             scenario = Scenario.example()
         else:
             scenario = Scenario.load(args.scenario)
+        injections = _injections(args.inject, os.environ.get(ENV_PREFIX + "INJECT"))
         emulator = Emulator(
             port=args.port,
             scenario=scenario,
@@ -117,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             log_level=args.log_level,
             latency=args.latency,
         )
+        for injection in injections:
+            emulator.inject(**injection)
     except (OSError, ValueError) as error:  # ConfigurationError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
+import random
 import socket
 import threading
 import time
@@ -76,6 +78,15 @@ class Injection:
     """A misbehaviour for the next ``times`` SOAP requests (of ``operation``, or any), once
     ``after`` such requests have been let through unchanged.
 
+    With ``probability`` below 1 it is a random injection: each matching request is replaced
+    with that probability (a fault soak: ``probability=0.1, times=None`` replaces about one answer
+    in ten until reset). ``times`` then counts the requests it replaced; None means no limit.
+    The draws come from ``random.Random`` seeded with ``seed`` and the injection's position in the
+    queue since the last reset: the same queue of injections meeting the same sequence of requests
+    replaces the same ones, and two injections given the same seed still draw independently.
+    Injections are considered in the order queued; one whose draw misses lets the next one be
+    considered, so the first that applies replaces the answer.
+
     Kinds:
         soap_fault: answer ``fault`` (HTTP 500) instead of the operation's answer.
         http_error: answer an HTML error page with ``status`` (a proxy's 503, a wrong URL's 404).
@@ -86,36 +97,42 @@ class Injection:
 
     kind: str
     operation: str | None = None
-    times: int = 1
+    times: int | None = 1
     after: int = 0
     fault: EmulatedFault | None = None
     status: int = 503
     body: str | None = None
     content_type: str = "text/html; charset=utf-8"
     seconds: float = 0.0
+    probability: float = 1.0
+    seed: int = 0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Injection:
-        """The JSON form: ``{"kind", "operation"?, "times"?, "after"?, ...}`` plus, per kind,
+        """The JSON form: ``{"kind", "operation"?, "times"? (null: no limit), "after"?,
+        "probability"? (0 < p <= 1, default 1), "seed"? (an integer, default 0), ...}`` plus, per kind,
         soap_fault: ``code``, ``message``?, ``fault_type``? (known codes such as WS_REQUEST_BLOCKED,
         UNEXPECTED_ERROR, ACCT_TEMP_UNAVAILABLE fill in NetSuite's type and text); http_error:
         ``status``? (503), ``body``?; delay: ``seconds``; raw: ``body``, ``status``? (200),
         ``content_type``? (text/xml).
 
         Raises:
-            ValueError: unknown kind, key or operation, times < 1, after < 0, an HTTP status Python does not
-                know, negative seconds, an unknown fault code without fault_type and message.
+            ValueError: unknown kind, key or operation, times < 1, after < 0, a probability outside
+                (0, 1], a seed that is not an integer, an HTTP status Python does not know, negative
+                seconds, an unknown fault code without fault_type and message.
         """
         kind = data.get("kind")
         if kind not in INJECTION_KINDS:
             raise ValueError(f"kind must be one of {', '.join(INJECTION_KINDS)}, not {kind!r}")
-        allowed = {"kind", "operation", "times", "after", *_INJECTION_FIELDS[kind]}
+        allowed = {"kind", "operation", "times", "after", "probability", "seed", *_INJECTION_FIELDS[kind]}
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ValueError(f"a {kind} injection does not take {unknown}; it takes {sorted(allowed)}")
-        times = int(data.get("times", 1))
-        if times < 1:
-            raise ValueError("times must be >= 1")
+        times = data.get("times", 1)
+        if times is not None:
+            times = int(times)
+            if times < 1:
+                raise ValueError("times must be >= 1, or null for no limit")
         after = int(data.get("after", 0))
         if after < 0:
             raise ValueError("after must be >= 0")
@@ -124,7 +141,22 @@ class Injection:
             raise ValueError(f"operation {operation!r} is not one of {', '.join(soap.OPERATIONS)}")
         status = int(data.get("status", 200 if kind == "raw" else 503))
         HTTPStatus(status)  # raises ValueError for a status uvicorn could not send either
-        common = {"kind": kind, "operation": operation, "times": times, "after": after}
+        probability = data.get("probability", 1.0)
+        if isinstance(probability, bool) or not isinstance(probability, (int, float)):
+            raise ValueError(f"probability must be a number within (0, 1], not {probability!r}")
+        if not (math.isfinite(probability) and 0 < probability <= 1):
+            raise ValueError(f"probability must be within (0, 1], not {probability!r}")
+        seed = data.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, not {seed!r}")
+        common = {
+            "kind": kind,
+            "operation": operation,
+            "times": times,
+            "after": after,
+            "probability": float(probability),
+            "seed": seed,
+        }
         if kind == "soap_fault":
             if not data.get("code"):
                 raise ValueError("a soap_fault injection needs a code")
@@ -184,10 +216,13 @@ class _Service:
         with self._lock:
             self.latency = self.default_latency
             self._in_flight = self._max_in_flight = 0
+            self._over_limit = 0
+            self._queued = 0  # injections queued since reset: part of each random one's seed
             self._requests: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
             self._applied: Counter[str] = Counter()
-            self._injections: list[list[Any]] = []  # [Injection, times left, requests to let through]
+            # [Injection, times left (None: no limit), requests to let through, Random or None]
+            self._injections: list[list[Any]] = []
             self._log.clear()
         self.jobs.reset()
         self.checker.reset()
@@ -195,6 +230,7 @@ class _Service:
     def admit(self) -> bool:
         with self._lock:
             if self._in_flight >= self.concurrency_limit:
+                self._over_limit += 1
                 return False
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
@@ -206,21 +242,29 @@ class _Service:
 
     def queue(self, injection: Injection) -> None:
         with self._lock:
-            self._injections.append([injection, injection.times, injection.after])
+            draws = None
+            if injection.probability < 1:
+                draws = random.Random(f"{injection.seed}/{self._queued}")
+            self._queued += 1
+            self._injections.append([injection, injection.times, injection.after, draws])
 
     def take_injection(self, operation: str) -> Injection | None:
-        """The first queued injection for ``operation`` (or for any), using up one of its times
-        (or, while it still lets requests through, one of those, and then none applies)."""
+        """The first queued injection for ``operation`` (or for any) that applies, using up one
+        of its times (or, while it still lets requests through, one of those, and then none
+        applies). A random injection whose draw misses lets the next one be considered."""
         with self._lock:
             for entry in self._injections:
-                injection = entry[0]
+                injection, _, _, draws = entry
                 if injection.operation in (None, operation):
                     if entry[2] > 0:
                         entry[2] -= 1
                         return None
-                    entry[1] -= 1
-                    if entry[1] == 0:
-                        self._injections.remove(entry)
+                    if draws is not None and draws.random() >= injection.probability:
+                        continue
+                    if entry[1] is not None:
+                        entry[1] -= 1
+                        if entry[1] == 0:
+                            self._injections.remove(entry)
                     self._applied[injection.kind] += 1
                     return injection
         return None
@@ -249,10 +293,12 @@ class _Service:
                 "concurrency_limit": self.concurrency_limit,
                 "in_flight": self._in_flight,
                 "max_in_flight": self._max_in_flight,
+                "refused_over_limit": self._over_limit,
                 "requests": dict(self._requests),
                 "faults": dict(self._faults),
                 "injections_applied": dict(self._applied),
-                "injections_pending": sum(entry[1] for entry in self._injections),
+                "injections_pending": sum(entry[1] or 0 for entry in self._injections),
+                "injections_unlimited": sum(entry[1] is None for entry in self._injections),
                 "jobs": len(self.jobs.job_ids()),
             }
 
@@ -685,21 +731,43 @@ class Emulator:
         self._service.latency = seconds
 
     def inject(
-        self, kind: str, *, operation: str | None = None, times: int = 1, after: int = 0, **params: Any
+        self,
+        kind: str,
+        *,
+        operation: str | None = None,
+        times: int | None = 1,
+        after: int = 0,
+        probability: float = 1.0,
+        seed: int = 0,
+        **params: Any,
     ) -> Injection:
         """Queue an injection (see Injection) for the next ``times`` requests of ``operation``
-        (or of any operation), after letting ``after`` of them through. Returns it. Raises
-        ValueError for bad parameters."""
+        (or of any operation; ``times=None``: no limit), after letting ``after`` of them through;
+        with ``probability`` < 1 each such request is replaced only with that probability (drawn
+        from ``seed``). Returns it. Raises ValueError for bad parameters.
+
+            emu.inject("http_error", status=503, probability=0.02, seed=7, times=None)
+        """
         injection = Injection.from_dict(
-            {"kind": kind, "operation": operation, "times": times, "after": after, **params}
+            {
+                "kind": kind,
+                "operation": operation,
+                "times": times,
+                "after": after,
+                "probability": probability,
+                "seed": seed,
+                **params,
+            }
         )
         self._service.queue(injection)
         return injection
 
     def stats(self) -> dict[str, Any]:
         """``{"concurrency_limit", "in_flight", "max_in_flight" (among admitted requests),
-        "requests": {operation or "(unparsed)": n}, "faults": {code or "Client": n},
-        "injections_applied": {kind: n}, "injections_pending", "jobs"}``."""
+        "refused_over_limit" (requests refused with WS_REQUEST_BLOCKED by the limit itself, not by
+        an injection), "requests": {operation or "(unparsed)": n}, "faults": {code or "Client": n},
+        "injections_applied": {kind: n}, "injections_pending" (requests that queued injections
+        with a limit will still replace), "injections_unlimited" (injections with no limit), "jobs"}``."""
         return self._service.stats()
 
     def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
