@@ -11,7 +11,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
+from airflow_asyncjob.netsuite.faults import NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
 from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_poll_interval
 
@@ -30,16 +30,20 @@ class AsyncJobStatusTrigger(BaseTrigger):
     All triggers of one account in one triggerer share one connection pool and one AIMD limit on
     in-flight requests (the connection's ``max_in_flight``, default 4). A concurrency fault
     (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) steps the limit down and the poll is tried
-    again later: it never ends the trigger.
+    again later. No transient failure ends the trigger: one that outlives the client's retries
+    (maintenance, 5xx, resets, time-outs) is logged and the job is polled again after a wait that
+    doubles with each failure in a row, within ``[poke_interval, max_poll_interval]``, until
+    ``end_time``. The sensor's first poke already proved the connection works, and the job keeps
+    running in NetSuite meanwhile.
 
     The event payload, a dict:
 
     - ``{"status": "finished" | "finishedWithErrors" | "failed", "job_id", "job": {...}}``, where
       ``job`` is ``AsyncJobStatus.to_dict()``;
-    - ``{"status": "error", "job_id", "error_type", "message", "transient", "code"}``: an error
-      retries could not cure (the message carries NetSuite's fault code and a hint, no secret);
+    - ``{"status": "error", "job_id", "error_type", "message", "transient", "code"}``: a
+      permanent error (the message carries NetSuite's fault code and a hint, no secret);
     - ``{"status": "timeout", "job_id", "message", "job"}``: ``end_time`` passed first; ``job`` is
-      the last status seen, or None.
+      the last status seen, or None; the message names the last error if the last poll failed.
 
     Args:
         job_id: NetSuite's job id.
@@ -102,15 +106,20 @@ class AsyncJobStatusTrigger(BaseTrigger):
         clock = asyncio.get_running_loop().time
         previous: PollSample | None = None
         last: AsyncJobStatus | None = None
+        failure: NetSuiteError | None = None
+        failures = 0  # transient failures in a row
         while True:
             try:
                 last = await client.check_async_status(self.job_id)
-            except ConcurrencyLimitError as error:
-                self.log.warning("%s; polling again later.", error)
-                interval = previous.interval if previous else self.poke_interval
             except NetSuiteError as error:
-                return self._error(error)
+                if not error.transient:
+                    return self._error(error)
+                failure, failures = error, failures + 1
+                base = previous.interval if previous else self.poke_interval
+                interval = min(self.max_poll_interval, base * 2 ** min(failures - 1, 32))
+                self.log.warning("%s; polling again in %.1f s.", error, interval)
             else:
+                failure, failures = None, 0
                 self.log.info("NetSuite async %s", last.describe())
                 if last.status.is_terminal:
                     return {"status": last.status.value, "job_id": last.job_id, "job": last.to_dict()}
@@ -127,10 +136,13 @@ class AsyncJobStatusTrigger(BaseTrigger):
             if self.end_time is not None:
                 left = self.end_time - time.time()
                 if left <= 0:
+                    message = f"NetSuite job {self.job_id} had not ended when the sensor's timeout ran out."
+                    if failure is not None:
+                        message += f" The last poll failed: {failure}"
                     return {
                         "status": TIMEOUT,
                         "job_id": self.job_id,
-                        "message": f"NetSuite job {self.job_id} had not ended when the sensor's timeout ran out.",
+                        "message": message,
                         "job": last.to_dict() if last else None,
                     }
                 interval = min(interval, left)
