@@ -17,7 +17,8 @@ DEFAULT_ENDPOINT_VERSION = "2025_2"
 """The last SOAP endpoint NetSuite ships (2025.2); from 2027.1 it is the only one served."""
 
 _ENDPOINT_VERSION = re.compile(r"^(20\d\d)_([12])$")
-_ACCOUNT_ID = re.compile(r"^[A-Za-z]*\d+(?:_[A-Za-z]+\d*)?$")
+# ASCII only: a bare \d also matches other scripts' digits ("١٢٣"), which no host name carries.
+_ACCOUNT_ID = re.compile(r"^[A-Za-z]*[0-9]+(?:_[A-Za-z]+[0-9]*)?$")
 
 
 @dataclass(frozen=True)

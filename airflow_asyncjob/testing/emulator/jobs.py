@@ -521,7 +521,8 @@ class TokenPassportChecker:
             or passport.token != creds.token_id
             or passport.algorithm != SIGNATURE_ALGORITHM
             or not _NONCE.match(passport.nonce)
-            or not passport.timestamp.isdigit()
+            # xsd:long: ASCII digits only; int() would also read other scripts' digits ("١٧").
+            or not (passport.timestamp.isascii() and passport.timestamp.isdigit())
         ):
             raise exceptions.invalid_login()
         timestamp = int(passport.timestamp)
