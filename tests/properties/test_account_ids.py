@@ -14,7 +14,7 @@ from airflow_asyncjob.netsuite.faults import ConfigurationError
 
 from .strategies import canonical_account_ids, sloppy
 
-SETTINGS = settings(max_examples=200)
+SETTINGS = settings(max_examples=150)
 ALLOWED = set(string.ascii_letters + string.digits + "_-")
 
 

@@ -53,6 +53,9 @@ TIMESTAMP_TOLERANCE = 300.0
 NONCE_MARGIN = 60.0
 """Seconds a nonce is kept beyond the last moment its timestamp could still be accepted."""
 _NONCE = re.compile(r"^[A-Za-z0-9]{6,64}$")
+# Unix seconds as a client writes them: ASCII digits, no leading zero. int() alone would also take
+# "00" or other scripts' digits ("١٧"), accepting a timestamp other than the one signed.
+_TIMESTAMP = re.compile(r"^(0|[1-9][0-9]*)\Z")
 
 
 @dataclass(frozen=True)
@@ -497,8 +500,9 @@ class TokenPassportChecker:
 
     A passport passes when: ``account`` is the account id in its passport form, consumerKey
     and token match, the algorithm is HMAC-SHA256, the signature is ``compute_signature`` of the
-    values with the secrets, the timestamp is within TIMESTAMP_TOLERANCE seconds of the clock,
-    and the nonce (6..64 alphanumerics) was not used before.
+    values with the secrets, the timestamp (decimal ASCII digits, no leading zero) is within
+    TIMESTAMP_TOLERANCE seconds of the clock, and the nonce (6..64 alphanumerics) was not used
+    before.
     """
 
     def __init__(self, credentials: TokenCredentials, clock: Clock = time.time) -> None:
@@ -521,8 +525,7 @@ class TokenPassportChecker:
             or passport.token != creds.token_id
             or passport.algorithm != SIGNATURE_ALGORITHM
             or not _NONCE.match(passport.nonce)
-            # xsd:long: ASCII digits only; int() would also read other scripts' digits ("١٧").
-            or not (passport.timestamp.isascii() and passport.timestamp.isdigit())
+            or not _TIMESTAMP.match(passport.timestamp)
         ):
             raise exceptions.invalid_login()
         timestamp = int(passport.timestamp)

@@ -1,0 +1,100 @@
+"""Property: the adaptive poll interval stays within [min_interval, max_interval] whatever
+NetSuite sends and whatever came before; invalid bounds raise ConfigurationError
+(airflow_asyncjob.netsuite.polling, docs/sensor.md "Adaptive polling")."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from airflow_asyncjob.netsuite.faults import ConfigurationError
+from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_poll_interval
+
+SETTINGS = settings(max_examples=300)
+
+any_float = st.floats()  # NaN, +-INF, -0.0, subnormals, +-1.8e308
+seconds = st.floats(min_value=1e-6, max_value=1e7)
+samples = st.builds(PollSample, at=any_float, percent_completed=any_float, interval=any_float)
+
+
+@st.composite
+def valid_bounds(draw) -> tuple[float, float]:
+    low = draw(st.one_of(seconds, st.integers(1, 3600)))
+    high = draw(st.one_of(st.just(low), st.floats(min_value=float(low), max_value=1e7)))
+    return low, high
+
+
+@SETTINGS
+@given(
+    bounds=valid_bounds(),
+    now=any_float,
+    percent=any_float,
+    est=any_float,
+    previous=st.one_of(st.none(), samples),
+)
+def test_the_interval_is_always_within_its_bounds(bounds, now, percent, est, previous):
+    low, high = bounds
+    check_bounds(low, high)  # valid bounds pass
+    interval = next_poll_interval(
+        now=now,
+        percent_completed=percent,
+        est_remaining_duration=est,
+        previous=previous,
+        min_interval=low,
+        max_interval=high,
+    )
+    assert isinstance(interval, (int, float)) and not math.isnan(interval)
+    assert low <= interval <= high
+
+
+@SETTINGS
+@given(bounds=valid_bounds(), est=st.floats(min_value=0, max_value=30 * 24 * 3600.0))
+def test_a_trusted_estimate_on_the_first_poll_waits_half_of_it(bounds, est):
+    low, high = bounds
+    interval = next_poll_interval(
+        now=0.0,
+        percent_completed=0.0,
+        est_remaining_duration=est,
+        previous=None,
+        min_interval=low,
+        max_interval=high,
+    )
+    assert interval == min(high, max(low, est / 2))
+
+
+not_a_number_of_seconds = st.one_of(
+    st.sampled_from([math.nan, math.inf, -math.inf, True, False, None, [1.0]]),
+    st.text(max_size=5),
+)
+
+
+@st.composite
+def invalid_bounds(draw) -> tuple[object, object]:
+    kind = draw(st.sampled_from(["not a number", "not positive", "wrong order"]))
+    if kind == "not a number":
+        low, high = draw(not_a_number_of_seconds), draw(st.one_of(seconds, not_a_number_of_seconds))
+        return (low, high) if draw(st.booleans()) else (high, low)
+    if kind == "not positive":
+        return draw(st.floats(max_value=0.0, allow_infinity=False)), draw(seconds)
+    low = draw(seconds)
+    return low, draw(st.floats(min_value=-1e7, max_value=low, exclude_max=True, allow_infinity=False))
+
+
+@SETTINGS
+@given(invalid_bounds())
+def test_invalid_bounds_raise_configuration_error(bounds):
+    low, high = bounds
+    with pytest.raises(ConfigurationError, match="poke_interval|max_poll_interval"):
+        check_bounds(low, high)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError):
+        next_poll_interval(
+            now=0.0,
+            percent_completed=0.0,
+            est_remaining_duration=1.0,
+            previous=None,
+            min_interval=low,  # type: ignore[arg-type]
+            max_interval=high,  # type: ignore[arg-type]
+        )
