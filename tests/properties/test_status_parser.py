@@ -10,6 +10,7 @@ the async client's httpx pool a MockTransport; everything above the socket is th
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 import string
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 import requests
 import requests.adapters
+import urllib3
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from lxml import etree
@@ -51,21 +53,23 @@ PENDING_RULE = pytest.mark.xfail(
 PENDING_SETTINGS = settings(SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
-class _Answer(requests.adapters.BaseAdapter):
-    """A requests transport adapter that answers every request with ``body`` (HTTP 200)."""
+class _Answer(requests.adapters.HTTPAdapter):
+    """A requests transport adapter that answers every request with ``body`` (HTTP 200), built
+    as requests builds a response from urllib3's, so streaming reads work as over a socket."""
 
     body = b""
 
-    def send(self, request, **kwargs):
-        response = requests.Response()
-        response.status_code = 200
-        response._content = self.body
-        response.headers["Content-Type"] = "text/xml; charset=utf-8"
-        response.url, response.request = request.url, request
+    def send(self, request, stream=False, **kwargs):
+        raw = urllib3.HTTPResponse(
+            body=io.BytesIO(self.body),
+            headers={"Content-Type": "text/xml; charset=utf-8", "Content-Length": str(len(self.body))},
+            status=200,
+            preload_content=False,
+        )
+        response = self.build_response(request, raw)
+        if not stream:
+            response.content  # noqa: B018  (read now, as requests does without stream=True)
         return response
-
-    def close(self):
-        pass
 
 
 class CannedNetSuite:
