@@ -14,7 +14,7 @@ from airflow.dag_processing.dagbag import DagBag
 EXAMPLE_DAGS = Path(__file__).resolve().parents[1] / "example_dags"
 
 
-def test_example_dags_import_without_errors():
+def test_example_dags_import_without_errors(airflow_db):
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
     assert {"example_netsuite_async_job", "example_netsuite_async_job_deferrable"} <= set(bag.dag_ids)
@@ -24,7 +24,7 @@ def test_example_dags_import_without_errors():
     ("dag_id", "deferrable"),
     [("example_netsuite_async_job", False), ("example_netsuite_async_job_deferrable", True)],
 )
-def test_example_sensor_branches_to_its_direct_downstream_tasks(dag_id, deferrable):
+def test_example_sensor_branches_to_its_direct_downstream_tasks(airflow_db, dag_id, deferrable):
     dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).get_dag(dag_id)
     sensor = dag.get_task("wait_for_job")
     assert sensor.deferrable is deferrable

@@ -208,7 +208,9 @@ def zeep_service(
         with _lock:
             service = _services.get(key)
             if service is None:
-                transport = SyncTransport(timeout=timeout, operation_timeout=timeout)
+                transport = SyncTransport(
+                    timeout=timeout, operation_timeout=timeout, endpoint_version=endpoint_version
+                )
                 transport.session.verify = verify_tls
                 document = (
                     _document(endpoint_version)
@@ -415,7 +417,9 @@ class AccountChannel:
             with _lock:
                 document = _document(endpoint_version)
             client = zeep.AsyncClient(
-                document, transport=AsyncTransport(self.http, timeout), settings=_ZEEP_SETTINGS
+                document,
+                transport=AsyncTransport(self.http, timeout, endpoint_version),
+                settings=_ZEEP_SETTINGS,
             )
             binding = document.bindings[_binding(endpoint_version)]
             service = self._services[key] = zeep.proxy.AsyncServiceProxy(client, binding, address=url)

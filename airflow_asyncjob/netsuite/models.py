@@ -64,8 +64,9 @@ class AsyncJobStatus:
     Attributes:
         job_id: NetSuite's opaque job id.
         status: the job's AsyncStatus.
-        percent_completed: 0..100 percent, as NetSuite reports it (not clamped).
-        est_remaining_duration: NetSuite's estimate of the seconds left (may be 0 or stale).
+        percent_completed: 0..100 percent (a value NetSuite sends outside is clamped).
+        est_remaining_duration: NetSuite's estimate of the seconds left, >= 0 (a negative one
+            is read as 0); ``math.inf`` when NetSuite sends no usable number (INF, NaN).
     """
 
     job_id: str
@@ -74,12 +75,15 @@ class AsyncJobStatus:
     est_remaining_duration: float
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready shape for XCom: ``{"job_id", "status", "percent_completed", "est_remaining_duration"}``."""
+        """JSON-ready shape for XCom: ``{"job_id", "status", "percent_completed" (percent),
+        "est_remaining_duration" (seconds, or None when unknown)}``."""
         return {
             "job_id": self.job_id,
             "status": self.status.value,
             "percent_completed": self.percent_completed,
-            "est_remaining_duration": self.est_remaining_duration,
+            "est_remaining_duration": (
+                self.est_remaining_duration if math.isfinite(self.est_remaining_duration) else None
+            ),
         }
 
     @classmethod
@@ -89,15 +93,19 @@ class AsyncJobStatus:
             job_id=str(data["job_id"]),
             status=AsyncStatus.parse(data["status"], job_id=data.get("job_id")),
             percent_completed=float(data["percent_completed"]),
-            est_remaining_duration=float(data["est_remaining_duration"]),
+            est_remaining_duration=(
+                math.inf if data["est_remaining_duration"] is None else float(data["est_remaining_duration"])
+            ),
         )
 
     def describe(self) -> str:
         """One human line: job id, status, percent completed, estimated seconds remaining."""
-        return (
-            f"job {self.job_id}: {self.status.value}, {self.percent_completed:.1f}% completed, "
+        remaining = (
             f"about {self.est_remaining_duration:.0f} s remaining"
+            if math.isfinite(self.est_remaining_duration)
+            else "remaining time unknown"
         )
+        return f"job {self.job_id}: {self.status.value}, {self.percent_completed:.1f}% completed, {remaining}"
 
 
 @dataclass(frozen=True)
@@ -260,9 +268,24 @@ def parse_async_status(result: Any, *, requested_job_id: str) -> AsyncJobStatus:
     return AsyncJobStatus(
         job_id=str(job_id),
         status=AsyncStatus.parse(_get(inner, "status"), job_id=job_id),
-        percent_completed=_float(_get(inner, "percentCompleted"), "percentCompleted", job_id),
-        est_remaining_duration=_float(_get(inner, "estRemainingDuration"), "estRemainingDuration", job_id),
+        percent_completed=min(
+            100.0, max(0.0, _float(_get(inner, "percentCompleted"), "percentCompleted", job_id))
+        ),
+        est_remaining_duration=_estimate(_get(inner, "estRemainingDuration"), job_id),
     )
+
+
+def _estimate(value: Any, job_id: str) -> float:
+    """estRemainingDuration in seconds: negative -> 0; INF, -INF or NaN -> math.inf (unknown)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise NetSuiteResponseError(
+            f"estRemainingDuration is {str(value)[:40]!r}, not a number.",
+            operation="checkAsyncStatus",
+            job_id=job_id,
+        ) from None
+    return max(0.0, number) if math.isfinite(number) else math.inf
 
 
 def parse_server_time(response: Any) -> datetime:

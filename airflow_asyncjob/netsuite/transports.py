@@ -8,6 +8,7 @@ the NetSuiteError a user can act on. Imports nothing from Airflow.
 
 from __future__ import annotations
 
+import codecs
 import logging
 import ssl
 from typing import Any
@@ -19,6 +20,7 @@ import zeep.exceptions
 import zeep.transports
 from lxml import etree
 
+from airflow_asyncjob.netsuite.endpoints import version_of_namespace
 from airflow_asyncjob.netsuite.faults import (
     NetSuiteError,
     NetSuiteResponseError,
@@ -48,9 +50,17 @@ class NotSoapAnswer(Exception):
     """
 
     def __init__(
-        self, status: int | None, content: bytes, reason: str, *, passing: bool = False, doctype: bool = False
+        self,
+        status: int | None,
+        content: bytes,
+        reason: str,
+        *,
+        passing: bool = False,
+        doctype: bool = False,
+        version: str | None = None,
     ) -> None:
         super().__init__(reason)
+        self.version = version
         self.status = status
         self.content = content
         self.reason = reason
@@ -63,7 +73,14 @@ def _looks_like_html(content: bytes) -> bool:
     return b"<html" in head or b"<!doctype html" in head
 
 
-def check_answer(status: int, content: bytes) -> None:
+def _declares_doctype(content: bytes) -> bool:
+    head = content[:8192]
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        head = head.decode("utf-16", "ignore").encode("utf-8", "ignore")
+    return b"<!doctype" in head.lower()
+
+
+def check_answer(status: int, content: bytes, endpoint_version: str | None = None) -> None:
     """Let through only a well-formed SOAP 1.1 envelope with an element in its Body.
 
     Raises:
@@ -74,6 +91,10 @@ def check_answer(status: int, content: bytes) -> None:
         raise NotSoapAnswer(status, content, "an empty body", passing=True)
     if _looks_like_html(content):
         raise NotSoapAnswer(status, content, "an HTML page", passing=True)
+    if _declares_doctype(content):  # before parsing: an entity bomb must not even be expanded
+        raise NotSoapAnswer(
+            status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True
+        )
     try:
         root = etree.fromstring(content, _STRICT_PARSER)
     except etree.XMLSyntaxError as error:
@@ -93,6 +114,14 @@ def check_answer(status: int, content: bytes) -> None:
         raise NotSoapAnswer(status, content, "a SOAP envelope with an empty Body")
     if status != 200 and first.tag != f"{{{SOAP_ENV}}}Fault":
         raise NotSoapAnswer(status, content, "a SOAP answer that is not a Fault")
+    answered = version_of_namespace(etree.QName(first).namespace or "")
+    if endpoint_version and answered and answered != endpoint_version:
+        raise NotSoapAnswer(
+            status,
+            content,
+            f"an answer in endpoint version {answered}'s namespaces, not {endpoint_version}'s",
+            version=answered,
+        )
 
 
 def _log_exchange(address: str, sent: bytes, status: int, received: bytes) -> None:
@@ -100,13 +129,62 @@ def _log_exchange(address: str, sent: bytes, status: int, received: bytes) -> No
     log.debug("POST %s: %d bytes sent, HTTP %d with %d bytes", address, len(sent), status, len(received))
 
 
+#: The largest answer read, in bytes: getAsyncResult pages carry records (NetSuite's own
+#: request limit is 100 MB, Governance Overview); every other answer is a few kilobytes.
+MAX_ANSWER_BYTES = {"getAsyncResult": 100 * 2**20}
+DEFAULT_MAX_ANSWER_BYTES = 4 * 2**20
+
+
+class AnswerTooLarge(Exception):
+    """An answer over its operation's size limit; reading stopped there."""
+
+    def __init__(self, operation: str, limit: int) -> None:
+        super().__init__(f"an answer to {operation or 'the request'} larger than {limit:,} bytes")
+        self.operation = operation
+        self.limit = limit
+
+
+def _answer_limit(headers: dict[str, str]) -> tuple[str, int]:
+    operation = headers.get("SOAPAction", "").strip('"')
+    return operation, MAX_ANSWER_BYTES.get(operation, DEFAULT_MAX_ANSWER_BYTES)
+
+
+def _announced_size(headers: Any) -> int:
+    try:
+        return int(headers.get("content-length") or 0)
+    except ValueError:
+        return 0
+
+
 class SyncTransport(zeep.Transport):
-    """zeep's requests transport, refusing unusable answers before zeep parses or quotes them."""
+    """zeep's requests transport, refusing unusable answers before zeep parses or quotes them.
+
+    Answers are read up to MAX_ANSWER_BYTES for their operation, then refused (AnswerTooLarge).
+    ``endpoint_version``, when set, is the version answers must be in (see check_answer).
+    """
+
+    def __init__(self, *args: Any, endpoint_version: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.endpoint_version = endpoint_version
 
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        response = self.session.post(address, data=message, headers=headers, timeout=self.operation_timeout)
-        _log_exchange(address, message, response.status_code, response.content)
-        check_answer(response.status_code, response.content)
+        operation, limit = _answer_limit(headers)
+        response = self.session.post(
+            address, data=message, headers=headers, timeout=self.operation_timeout, stream=True
+        )
+        try:
+            if _announced_size(response.headers) > limit:
+                raise AnswerTooLarge(operation, limit)
+            content = bytearray()
+            for chunk in response.iter_content(2**16):  # decoded: a gzip bomb stops at the limit
+                content += chunk
+                if len(content) > limit:
+                    raise AnswerTooLarge(operation, limit)
+        finally:
+            response.close()
+        response._content = bytes(content)
+        _log_exchange(address, message, response.status_code, response._content)
+        check_answer(response.status_code, response._content, self.endpoint_version)
         return response
 
 
@@ -119,16 +197,39 @@ class AsyncTransport(zeep.transports.AsyncTransport):
             connections with different time-outs can share one pool.
     """
 
-    def __init__(self, http: httpx.AsyncClient, timeout: float) -> None:
+    def __init__(self, http: httpx.AsyncClient, timeout: float, endpoint_version: str | None = None) -> None:
         super().__init__(client=http, wsdl_client=_NO_WSDL_CLIENT)
         self.request_timeout = timeout
+        self.endpoint_version = endpoint_version
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> httpx.Response:
-        response = await self.client.post(
-            address, content=message, headers=headers, timeout=self.request_timeout
+        operation, limit = _answer_limit(headers)
+        request = self.client.build_request(
+            "POST", address, content=message, headers=headers, timeout=self.request_timeout
+        )
+        streamed = await self.client.send(request, stream=True)
+        try:
+            if _announced_size(streamed.headers) > limit:
+                raise AnswerTooLarge(operation, limit)
+            content = bytearray()
+            async for chunk in streamed.aiter_bytes():  # decoded: a gzip bomb stops at the limit
+                content += chunk
+                if len(content) > limit:
+                    raise AnswerTooLarge(operation, limit)
+        finally:
+            await streamed.aclose()
+        response = httpx.Response(
+            streamed.status_code,
+            headers=[
+                (name, value)
+                for name, value in streamed.headers.multi_items()
+                if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            ],
+            content=bytes(content),
+            request=request,
         )
         _log_exchange(address, message, response.status_code, response.content)
-        check_answer(response.status_code, response.content)
+        check_answer(response.status_code, response.content, self.endpoint_version)
         return response
 
     async def aclose(self) -> None:
@@ -175,6 +276,12 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
         return error
     if isinstance(error, NotSoapAnswer):
         return _not_soap(error, **context)
+    if isinstance(error, AnswerTooLarge):
+        return NetSuiteResponseError(
+            f"refused {error}; reading stopped there.",
+            hint="Check the base URL: NetSuite's answers to this operation are far smaller.",
+            **context,
+        )
     if isinstance(error, zeep.exceptions.Fault):
         parsed = _fault_detail(error.detail)
         fault_type, code, message = parsed or (
@@ -245,6 +352,12 @@ def _not_soap(error: NotSoapAnswer, **context: Any) -> NetSuiteError:
     )
     if error.doctype:
         return NetSuiteResponseError(message, hint="Check the base URL and any proxy in between.", **context)
+    if error.version:
+        return NetSuiteResponseError(
+            message,
+            hint="Check the connection's endpoint_version and base URL: the service path names the version.",
+            **context,
+        )
     transient = status is not None and (status >= 500 or status == 429 or (status == 200 and error.passing))
     if status == 404:
         hint = "Check the account id, the connection's base URL and the endpoint_version."
