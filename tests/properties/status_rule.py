@@ -1,15 +1,12 @@
 """The normalisation rule for out-of-range asyncStatusResult numbers, in one place.
 
-Being settled on main (issue 5, bad input) while these tests were written; adjust HERE on merge:
+The rule main settled (issue 5, bad input); adjust HERE if it changes:
 
 - percentCompleted below 0 or above 100 (infinities included) -> clamped to 0..100;
 - percentCompleted NaN -> NetSuiteResponseError;
 - estRemainingDuration below 0 -> 0;
 - estRemainingDuration INF, -INF or NaN -> unknown: stored as math.inf, shown as "unknown"
-  (models._estimate on main as of bfcc3ea).
-
-Until the rule lands, the property over out-of-range values is a strict xfail
-(test_status_parser.py, PENDING_RULE): it fails loudly once the parser follows the rule.
+  (models._estimate).
 """
 
 from __future__ import annotations

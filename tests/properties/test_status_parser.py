@@ -19,7 +19,7 @@ import pytest
 import requests
 import requests.adapters
 import urllib3
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -44,13 +44,6 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 BASE_URL = "http://canned.invalid"
 STATUSES = [status.value for status in AsyncStatus]
 SETTINGS = settings(max_examples=120, deadline=None)
-PENDING_RULE = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="normalisation of out-of-range numbers (status_rule.py) not on this branch yet",
-)
-# While it is expected to fail, the first failing example is enough: shrinking it costs ~20 s.
-PENDING_SETTINGS = settings(SETTINGS, phases=[Phase.explicit, Phase.reuse, Phase.generate])
 
 
 class _Answer(requests.adapters.HTTPAdapter):
@@ -196,8 +189,7 @@ out_of_range_percent = st.one_of(
 )
 
 
-@PENDING_RULE
-@PENDING_SETTINGS
+@SETTINGS
 @given(
     job_id=job_ids,
     status=st.sampled_from(STATUSES),
