@@ -18,6 +18,9 @@ from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_pol
 #: Event ``status`` values besides the terminal job statuses (finished, finishedWithErrors, failed).
 ERROR = "error"
 TIMEOUT = "timeout"
+#: Polls in a row that may fail transiently, each after the client's own retries, before the
+#: trigger gives up with a transient error event.
+MAX_FAILED_POLLS = 3
 
 
 class AsyncJobStatusTrigger(BaseTrigger):
@@ -30,18 +33,19 @@ class AsyncJobStatusTrigger(BaseTrigger):
     All triggers of one account in one triggerer share one connection pool and one AIMD limit on
     in-flight requests (the connection's ``max_in_flight``, default 4). A concurrency fault
     (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) steps the limit down and the poll is tried
-    again later. No transient failure ends the trigger: one that outlives the client's retries
-    (maintenance, 5xx, resets, time-outs) is logged and the job is polled again after a wait that
-    doubles with each failure in a row, within ``[poke_interval, max_poll_interval]``, until
-    ``end_time``. The sensor's first poke already proved the connection works, and the job keeps
-    running in NetSuite meanwhile.
+    again later. A transient failure that outlives the client's retries (maintenance, 5xx,
+    resets, time-outs) is logged and the job polled again after a wait that doubles with each
+    failure in a row, within ``[poke_interval, max_poll_interval]``: one unlucky poll does not
+    fail the task while its job runs on in NetSuite. Only MAX_FAILED_POLLS such polls in a row
+    end the wait, with a transient error event.
 
     The event payload, a dict:
 
     - ``{"status": "finished" | "finishedWithErrors" | "failed", "job_id", "job": {...}}``, where
       ``job`` is ``AsyncJobStatus.to_dict()``;
     - ``{"status": "error", "job_id", "error_type", "message", "transient", "code"}``: a
-      permanent error (the message carries NetSuite's fault code and a hint, no secret);
+      permanent error, or a transient one on MAX_FAILED_POLLS polls in a row (the message
+      carries NetSuite's fault code and a hint, no secret);
     - ``{"status": "timeout", "job_id", "message", "job"}``: ``end_time`` passed first; ``job`` is
       the last status seen, or None; the message names the last error if the last poll failed.
 
@@ -112,9 +116,9 @@ class AsyncJobStatusTrigger(BaseTrigger):
             try:
                 last = await client.check_async_status(self.job_id)
             except NetSuiteError as error:
-                if not error.transient:
-                    return self._error(error)
                 failure, failures = error, failures + 1
+                if not error.transient or failures >= MAX_FAILED_POLLS:
+                    return self._error(error)
                 base = previous.interval if previous else self.poke_interval
                 interval = min(self.max_poll_interval, base * 2 ** min(failures - 1, 32))
                 self.log.warning("%s; polling again in %.1f s.", error, interval)
