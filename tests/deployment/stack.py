@@ -361,7 +361,9 @@ class AirflowStack:
 
     def log_tails(self, lines: int = 25) -> str:
         """The last lines of every component's log, for a failure message."""
-        return "\n".join(f"--- {item.name} ({item.log}) ---\n{tail(item.log, lines)}" for item in self.started)
+        return "\n".join(
+            f"--- {item.name} ({item.log}) ---\n{tail(item.log, lines)}" for item in self.started
+        )
 
 
 def _descendants(pid: int) -> set[int]:

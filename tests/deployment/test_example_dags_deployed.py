@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
+
 from .stack import AirflowStack
 
 pytestmark = pytest.mark.deployment
@@ -76,7 +77,12 @@ class ExpectedRun:
 
 
 FAILED_RECORDS = [
-    {"external_id": "cust-0102", "internal_id": None, "code": "DUP_ENTITY", "message": "This entity already exists."},
+    {
+        "external_id": "cust-0102",
+        "internal_id": None,
+        "code": "DUP_ENTITY",
+        "message": "This entity already exists.",
+    },
     {
         "external_id": "cust-0104",
         "internal_id": None,
