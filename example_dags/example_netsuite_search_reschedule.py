@@ -36,6 +36,7 @@ with DAG(
     params={"job_id": Param(EXAMPLE_SEARCH_JOB_ID, type="string", description="asyncSearch job id")},
     doc_md=__doc__,
 ):
+    # --8<-- [start:sensor]
     wait_for_search = AsyncJobStatusSensor(
         task_id="wait_for_search",
         job_id="{{ params.job_id }}",
@@ -43,7 +44,9 @@ with DAG(
         poke_interval=2,
         timeout=6 * 3600,
     )
+    # --8<-- [end:sensor]
 
+    # --8<-- [start:results]
     @task
     def read_search_pages(final_status: dict) -> dict:
         """Read every result page of a finished asyncSearch; return its paging summary."""
@@ -66,5 +69,7 @@ with DAG(
             "page_size": first.page_size,
             "pages_read": [page.page_index for page in pages],
         }
+
+    # --8<-- [end:results]
 
     read_search_pages(wait_for_search.output)
