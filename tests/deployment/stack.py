@@ -3,14 +3,16 @@
 ``AirflowStack`` starts the NetSuite emulator and Airflow's four long-running components (API
 server, scheduler with LocalExecutor, DAG processor, triggerer) as subprocesses sharing one
 temporary AIRFLOW_HOME with SQLite, then talks to them only through Airflow's REST API (v2).
-Every process is started in its own session (process group); ``stop`` signals each group,
-then kills whatever outlived SIGTERM, descendants that left their group included. Every wait is
+Every process is started in its own session (process group); ``stop`` sends SIGTERM to each
+group and to every descendant (those that left their group included), then SIGKILL to
+whatever outlived it. Every wait is
 bounded in seconds and, when it runs out, says which component's log to read (its tail is
 quoted).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -20,7 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,6 +40,10 @@ HEALTHY_COMPONENTS = ("metadatabase", "scheduler", "triggerer", "dag_processor")
 
 class StackError(AssertionError):
     """The deployment did not do what was expected in time; the message quotes the relevant logs."""
+
+
+class ServerError(StackError):
+    """The API answered 5xx (e.g. SQLite busy): a wait tries again, a single call fails."""
 
 
 def free_port() -> int:
@@ -66,7 +72,7 @@ def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval:
     while True:
         try:
             value = probe()
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as error:
+        except (httpx.HTTPError, OSError, ValueError, KeyError, ServerError) as error:
             value, last_error = None, error
         if value is not None:
             return value
@@ -82,7 +88,6 @@ class Started:
     name: str
     process: subprocess.Popen[bytes]
     log: Path
-    descendants: set[int] = field(default_factory=set)
 
 
 class AirflowStack:
@@ -109,6 +114,8 @@ class AirflowStack:
         self.connection_uri: str | None = None
         self._client: httpx.Client | None = None
         self.timings: dict[str, float] = {}
+        self.killed: list[str] = []
+        """Processes that outlived SIGTERM by ``stop``'s timeout and were killed."""
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -144,35 +151,34 @@ class AirflowStack:
         self.timings["start"] = time.monotonic() - began
 
     def stop(self, timeout: float = 20) -> list[str]:
-        """Stop every process started, newest first: SIGTERM to its group, then SIGKILL.
+        """Stop every process started and all their descendants: SIGTERM, then SIGKILL after ``timeout``.
 
         Returns:
-            Descriptions of processes still alive afterwards (empty when all are gone).
+            Descriptions of processes still alive even after SIGKILL (empty when all are gone).
         """
         if self._client is not None:
             self._client.close()
-        for item in reversed(self.started):
-            item.descendants |= _descendants(item.process.pid)
-            _signal_group(item.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
+        processes: list[psutil.Process] = []
         for item in reversed(self.started):
             try:
-                item.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                _signal_group(item.process.pid, signal.SIGKILL)
-                item.process.wait(timeout=10)
-        survivors = []
-        for item in self.started:
-            for pid in item.descendants:
-                try:
-                    proc = psutil.Process(pid)
-                    if proc.status() == psutil.STATUS_ZOMBIE:
-                        continue
-                    proc.kill()
-                    survivors.append(f"{item.name}'s child {pid} ({' '.join(proc.cmdline())[:100]})")
-                except psutil.NoSuchProcess:
-                    continue
-        return survivors
+                top = psutil.Process(item.process.pid)
+                processes += [top, *top.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                pass
+            _signal_group(item.process.pid, signal.SIGTERM)
+        for proc in processes:  # descendants that left their group (a new session) get it too
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.terminate()
+        _, alive = psutil.wait_procs(processes, timeout=timeout)
+        self.killed = [f"{proc.pid} ({_cmdline(proc)})" for proc in alive]
+        for proc in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.kill()
+        _, alive = psutil.wait_procs(alive, timeout=10)
+        for item in self.started:  # reap, so that no zombie is left behind either
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                item.process.wait(timeout=1)
+        return [f"{proc.pid} ({_cmdline(proc)})" for proc in alive]
 
     def environment(self) -> dict[str, str]:
         """The environment every Airflow component gets (nothing inherited from AIRFLOW_* outside)."""
@@ -264,7 +270,8 @@ class AirflowStack:
         """
         response = self.client.request(method, path, **kwargs)
         if response.status_code >= 300:
-            raise StackError(f"{method} {path} -> HTTP {response.status_code}: {response.text[:1000]}")
+            error = ServerError if response.status_code >= 500 else StackError
+            raise error(f"{method} {path} -> HTTP {response.status_code}: {response.text[:1000]}")
         return response.json()
 
     def wait_healthy(self, timeout: float) -> dict[str, Any]:
@@ -366,11 +373,11 @@ class AirflowStack:
         )
 
 
-def _descendants(pid: int) -> set[int]:
+def _cmdline(proc: psutil.Process) -> str:
     try:
-        return {child.pid for child in psutil.Process(pid).children(recursive=True)}
-    except psutil.NoSuchProcess:
-        return set()
+        return " ".join(proc.cmdline())[:100]
+    except psutil.Error:
+        return "?"
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
