@@ -15,6 +15,7 @@ NetSuite, pass the id an asyncSearch returned:
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowFailException
@@ -43,6 +44,11 @@ with DAG(
         mode="reschedule",
         poke_interval=2,
         timeout=6 * 3600,
+        # Airflow 3.2/3.3 can fail a reschedule-mode sensor when the executor's report of an
+        # earlier poke arrives after the next poke started (apache/airflow#71172). The sensor
+        # keeps nothing between pokes, so a retry just pokes again.
+        retries=2,
+        retry_delay=timedelta(seconds=5),
     )
     # --8<-- [end:sensor]
 

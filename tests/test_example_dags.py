@@ -18,7 +18,7 @@ def test_example_dags_import_without_errors():
     assert "example_netsuite_async_job" in bag.dag_ids
 
 
-def test_example_sensor_branches_to_its_direct_downstream_tasks():
+def test_example_sensor_branches_to_its_direct_downstream_tasks(airflow_db):
     dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).get_dag("example_netsuite_async_job")
     sensor = dag.get_task("wait_for_job")
     assert sensor.on_finished_with_errors == "branch"

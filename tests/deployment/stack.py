@@ -3,9 +3,9 @@
 ``AirflowStack`` starts the NetSuite emulator and Airflow's four long-running components (API
 server, scheduler with LocalExecutor, DAG processor, triggerer) as subprocesses sharing one
 temporary AIRFLOW_HOME with SQLite, then talks to them only through Airflow's REST API (v2).
-Every process is started in its own session (process group); ``stop`` sends SIGTERM to each
-group and to every descendant (those that left their group included), then SIGKILL to
-whatever outlived it. Every wait is
+Every process is started in its own session (process group); ``stop`` sends SIGTERM to each,
+then to whatever is left of its group and descendants (those that left the group included),
+then SIGKILL. Every wait is
 bounded in seconds and, when it runs out, says which component's log to read (its tail is
 quoted).
 """
@@ -115,7 +115,7 @@ class AirflowStack:
         self._client: httpx.Client | None = None
         self.timings: dict[str, float] = {}
         self.killed: list[str] = []
-        """Processes that outlived SIGTERM by ``stop``'s timeout and were killed."""
+        """Processes that ignored ``stop``'s SIGTERM: started ones past its timeout, descendants past 5 s."""
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -151,26 +151,38 @@ class AirflowStack:
         self.timings["start"] = time.monotonic() - began
 
     def stop(self, timeout: float = 20) -> list[str]:
-        """Stop every process started and all their descendants: SIGTERM, then SIGKILL after ``timeout``.
+        """Stop every process started and all their descendants.
+
+        SIGTERM goes first to each started process alone, so that it shuts down in order (the
+        scheduler stops its LocalExecutor workers itself; signalling them at the same time can
+        hang its shutdown); after ``timeout`` seconds, or once they are gone, whatever is left of
+        their process groups and descendants gets SIGTERM, then SIGKILL five seconds later.
 
         Returns:
             Descriptions of processes still alive even after SIGKILL (empty when all are gone).
         """
         if self._client is not None:
             self._client.close()
+        tops: list[psutil.Process] = []
         processes: list[psutil.Process] = []
         for item in reversed(self.started):
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 top = psutil.Process(item.process.pid)
+                tops.append(top)
                 processes += [top, *top.children(recursive=True)]
-            except psutil.NoSuchProcess:
-                pass
+        names = {proc.pid: _cmdline(proc) for proc in processes}
+        for top in tops:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                top.terminate()
+        _, slow = psutil.wait_procs(tops, timeout=timeout)
+        left = [proc for proc in processes if proc.is_running()]
+        for item in self.started:
             _signal_group(item.process.pid, signal.SIGTERM)
-        for proc in processes:  # descendants that left their group (a new session) get it too
+        for proc in left:  # descendants that left their group (a new session) get it too
             with contextlib.suppress(psutil.NoSuchProcess):
                 proc.terminate()
-        _, alive = psutil.wait_procs(processes, timeout=timeout)
-        self.killed = [f"{proc.pid} ({_cmdline(proc)})" for proc in alive]
+        _, alive = psutil.wait_procs(left, timeout=5)
+        self.killed = [f"{proc.pid} ({names[proc.pid]})" for proc in [*slow, *alive]]
         for proc in alive:
             with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
@@ -178,7 +190,7 @@ class AirflowStack:
         for item in self.started:  # reap, so that no zombie is left behind either
             with contextlib.suppress(subprocess.TimeoutExpired):
                 item.process.wait(timeout=1)
-        return [f"{proc.pid} ({_cmdline(proc)})" for proc in alive]
+        return [f"{proc.pid} ({names[proc.pid]})" for proc in alive]
 
     def environment(self) -> dict[str, str]:
         """The environment every Airflow component gets (nothing inherited from AIRFLOW_* outside)."""
@@ -347,6 +359,12 @@ class AirflowStack:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/links"
         return dict(self.api("GET", path)["extra_links"])
 
+    def task_log_all_tries(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """Every try's log of a task instance, oldest first (a spurious failure may add a try)."""
+        ti = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
+        tries = range(1, max(1, int(ti["try_number"])) + 1)
+        return "\n".join(self.task_log(dag_id, run_id, task_id, number) for number in tries)
+
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """A task instance's log (one try) as text, read through the API server."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
@@ -357,6 +375,24 @@ class AirflowStack:
         return str(content)
 
     # -- diagnostics ----------------------------------------------------------------------------
+
+    def failed_task_logs(self, dag_id: str, run_id: str, lines: int = 30) -> str:
+        """The last log events of every failed task instance in a run, for a failure message."""
+        answer = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})
+        parts = []
+        for ti in answer["task_instances"]:
+            if ti["state"] != "failed":
+                continue
+            path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{ti['try_number']}"
+            content = self.api("GET", path, params={"full_content": True}).get("content") or []
+            events = [
+                f"{line.get('timestamp', '')} {line.get('level', '')} {line.get('event', '')}"
+                if isinstance(line, dict)
+                else str(line)
+                for line in content
+            ]
+            parts.append(f"--- {ti['task_id']} try {ti['try_number']} ---\n" + "\n".join(events[-lines:]))
+        return "\n".join(parts)
 
     def _check_alive(self) -> None:
         for item in self.started:

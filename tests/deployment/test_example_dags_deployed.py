@@ -145,8 +145,8 @@ EXPECTED_RUNS: dict[str, list[ExpectedRun]] = {
                 },
             },
             sensor="wait_for_search",
-            # One try, several pokes: the first (pending) and the last (finished) ran in separate
-            # worker processes, the scheduler rescheduling the sensor in between.
+            # Several pokes: the first (pending) and the last (finished) ran in separate worker
+            # processes, the scheduler rescheduling the sensor in between.
             sensor_log=(": pending, 0.0% completed", ": finished, 100.0% completed"),
         ),
     ],
@@ -210,12 +210,14 @@ def test_example_run_ends_as_expected(
     run = stack.wait_run(dag_id, run_id, timeout=RUN_TIMEOUT)
 
     states = stack.task_states(dag_id, run_id)
+    if states != expected.task_states:
+        print(stack.failed_task_logs(dag_id, run_id))  # shown by pytest with the failure
     assert states == expected.task_states
     assert run["state"] == expected.run_state
     for task_id, value in expected.xcoms.items():
         assert stack.xcom(dag_id, run_id, task_id) == value, f"XCom return_value of {task_id}"
 
-    sensor_log = stack.task_log(dag_id, run_id, expected.sensor, try_number=1)
+    sensor_log = stack.task_log_all_tries(dag_id, run_id, expected.sensor)
     job_id = expected.conf.get("job_id") or expected.xcoms[expected.sensor]["job_id"]
     assert f"NetSuite async job {job_id}: " in sensor_log and "% completed" in sensor_log
     for text in expected.sensor_log:
@@ -233,7 +235,7 @@ def test_no_secret_reaches_a_task_log(stack: AirflowStack, runs: dict[tuple[str,
         for task_id, state in stack.task_states(dag_id, run_id).items():
             if state in ("skipped", "upstream_failed"):
                 continue
-            text = stack.task_log(dag_id, run_id, task_id, try_number=1)
+            text = stack.task_log_all_tries(dag_id, run_id, task_id)
             assert stack.consumer_secret not in text and stack.token_secret not in text, (dag_id, task_id)
 
 
