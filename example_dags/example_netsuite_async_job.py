@@ -37,6 +37,7 @@ def build(dag_id: str, *, deferrable: bool, job_id: str) -> DAG:
         params={"job_id": Param(job_id, type="string", description="NetSuite async job id")},
         doc_md=__doc__,
     ) as dag:
+        # --8<-- [start:sensor]
         wait_for_job = AsyncJobStatusSensor(
             task_id="wait_for_job",
             job_id="{{ params.job_id }}",
@@ -48,12 +49,14 @@ def build(dag_id: str, *, deferrable: bool, job_id: str) -> DAG:
             max_poll_interval=5,
             timeout=600,
         )
+        # --8<-- [end:sensor]
 
         @task
         def load(final_status: dict) -> None:
             """Stand-in for the downstream load: the job wrote every record."""
             log.info("Job %s finished: every record was written; loading.", final_status["job_id"])
 
+        # --8<-- [start:results]
         @task
         def report_failed_records(final_status: dict) -> list[dict]:
             """Read getAsyncResult page 1 and log each failed record's externalId, code and message."""
@@ -79,8 +82,12 @@ def build(dag_id: str, *, deferrable: bool, job_id: str) -> DAG:
             log.info("%d of %d records failed.", len(page.failed_records), len(page.records))
             return failed
 
+        # --8<-- [end:results]
+
+        # --8<-- [start:wiring]
         load(wait_for_job.output)
         report_failed_records(wait_for_job.output)
+        # --8<-- [end:wiring]
     return dag
 
 

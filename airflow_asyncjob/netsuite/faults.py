@@ -149,7 +149,7 @@ class NetSuiteTransportError(NetSuiteError):
         hint: str | None = None,
     ) -> None:
         self.http_status = http_status
-        self.transient = transient  # type: ignore[misc]
+        self.transient = transient
         super().__init__(message, operation=operation, job_id=job_id, hint=hint)
 
 

@@ -75,8 +75,11 @@ class AsyncJobStatus:
     est_remaining_duration: float
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready shape for XCom: ``{"job_id", "status", "percent_completed" (percent),
-        "est_remaining_duration" (seconds, or None when unknown)}``."""
+        """JSON-ready shape for XCom.
+
+        ``{"job_id", "status", "percent_completed" (percent), "est_remaining_duration" (seconds,
+        or None when unknown)}``.
+        """
         return {
             "job_id": self.job_id,
             "status": self.status.value,

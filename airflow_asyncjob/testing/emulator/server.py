@@ -522,9 +522,11 @@ class Emulator:
     Args:
         port: TCP port; 0 picks a free one (see ``port`` after start).
         scenario: a Scenario, its JSON dict, or a path to a scenario file.
-        account_id, consumer_key, consumer_secret, token_id, token_secret: the TBA credentials
-            it accepts; None takes the scenario's value, else the defaults (1234567_SB1, ck, cs,
-            tk, ts).
+        account_id: the account it serves; None takes the scenario's, else ``1234567_SB1``.
+        consumer_key: accepted consumer key; None: the scenario's, else ``ck``.
+        consumer_secret: accepted consumer secret; None: the scenario's, else ``cs``.
+        token_id: accepted token id; None: the scenario's, else ``tk``.
+        token_secret: accepted token secret; None: the scenario's, else ``ts``.
         concurrency_limit: in-flight SOAP requests allowed (None: scenario's, else 5).
         endpoint_version: the version used by ``service_url`` and ``airflow_connection``; the
             server answers every version.
