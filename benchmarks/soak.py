@@ -288,7 +288,9 @@ async def run_soak(
 
     started = time.monotonic()
     watcher = asyncio.create_task(watch_limiter())
-    tasks = [asyncio.create_task(one(job_id, status)) for job_id, status in zip(job_ids, statuses)]
+    tasks = [
+        asyncio.create_task(one(job_id, status)) for job_id, status in zip(job_ids, statuses, strict=True)
+    ]
     try:
         await asyncio.wait(tasks, timeout=deadline)
     finally:

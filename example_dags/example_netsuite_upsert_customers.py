@@ -54,6 +54,7 @@ with DAG(
         record_type="customer",
     )
 
+    # --8<-- [start:deferrable]
     wait_for_job = AsyncJobStatusSensor(
         task_id="wait_for_job",
         job_id=submit.output,
@@ -65,6 +66,7 @@ with DAG(
         max_poll_interval=5,
         timeout=600,
     )
+    # --8<-- [end:deferrable]
 
     get_results = GetAsyncResultOperator(task_id="get_results", job_id=submit.output)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from airflow.dag_processing.dagbag import DagBag
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[1] / "example_dags"

@@ -451,10 +451,15 @@ async def async_client(
     """Lease an AsyncNetSuiteClient on its account's shared channel; release it on exit.
 
     Args:
-        credentials, endpoint_version, base_url, timeout, retry: as for NetSuiteClient.
+        credentials: the TBA credentials (account id already normalised).
+        endpoint_version: e.g. ``"2025_2"``.
+        base_url: replaces ``https://<account host>.suitetalk.api.netsuite.com``.
+        timeout: seconds for one HTTP request.
+        retry: the RetryPolicy for transient failures.
         max_in_flight: the most requests this account may have in flight from this event loop.
             Clients that ask for different values share the lowest.
-        verify_tls, on_signature: as for NetSuiteClient.
+        verify_tls: check the server's TLS certificate (default True).
+        on_signature: called with each tokenPassport signature before it is sent.
 
     Raises:
         ConfigurationError: a bad endpoint version, base URL or ``max_in_flight``.

@@ -2,11 +2,12 @@
 
 NetSuite caps the requests one account may have in flight (Help Center "SOAP Web Services
 Governance Overview", section_3771740553: 5 or 15 by service tier plus 10 per SuiteCloud Plus
-licence, shared by SOAP, REST and RESTlets). Over it, a request fails with WS_CONCUR_SESSION_DISALLWD or WS_REQUEST_BLOCKED
-(ExceededConcurrentRequestLimitFault). The limiter keeps our own requests below a ceiling and,
-on such a fault, halves its window (multiplicative decrease); each success then widens it by
-1/window (additive increase: about one more slot per window of successes) back up to the ceiling,
-as TCP congestion control does. Imports nothing from Airflow.
+licence, shared by SOAP, REST and RESTlets). Over it, a request fails with
+WS_CONCUR_SESSION_DISALLWD or WS_REQUEST_BLOCKED (ExceededConcurrentRequestLimitFault). The
+limiter keeps our own requests below a ceiling and, on such a fault, halves its window
+(multiplicative decrease); each success then widens it by 1/window (additive increase: about one
+more slot per window of successes) back up to the ceiling, as TCP congestion control does.
+Imports nothing from Airflow.
 """
 
 from __future__ import annotations

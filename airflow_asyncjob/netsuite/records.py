@@ -206,7 +206,8 @@ class RecordBuilder:
         data = _mapping(data, where)
         if TYPE_KEY not in data:
             raise ConfigurationError(
-                f"{where} needs {TYPE_KEY!r}: the search type, e.g. 'customerSearchBasic' or 'customerSearch'."
+                f"{where} needs {TYPE_KEY!r}: the search type, "
+                "e.g. 'customerSearchBasic' or 'customerSearch'."
             )
         return self._build(self._subtype("SearchRecord", data[TYPE_KEY], where), _without_type(data), where)
 
@@ -274,7 +275,8 @@ def build_request(
     """
     if operation not in SUBMIT_OPERATIONS:
         raise ConfigurationError(
-            f"operation {operation!r} is not an async submit operation; use one of {', '.join(SUBMIT_OPERATIONS)}."
+            f"operation {operation!r} is not an async submit operation; "
+            f"use one of {', '.join(SUBMIT_OPERATIONS)}."
         )
     if operation == "asyncSearch":
         if not isinstance(items, Mapping):

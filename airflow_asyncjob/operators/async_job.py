@@ -82,7 +82,8 @@ class AsyncJobSubmitOperator(BaseOperator):
 
     Args:
         operation: one of the seven async submit operations.
-        records, records_path: the records (not for asyncSearch).
+        records: the records (not for asyncSearch): a list, an XComArg or a JSON string.
+        records_path: or a file of them (JSON list or JSON lines; an ObjectStoragePath URL).
         search_record: asyncSearch's search record.
         record_type: record type for records without ``@type`` / baseRefs without ``type``.
         deletion_reason: asyncDeleteList only.

@@ -21,7 +21,7 @@ from airflow_asyncjob.triggers.async_job_status import ERROR, TIMEOUT, AsyncJobS
 try:
     from airflow.sdk.configuration import conf
 except ImportError:  # Airflow before 3.1
-    from airflow.configuration import conf  # type: ignore[no-redef]
+    from airflow.configuration import conf
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

@@ -131,7 +131,9 @@ class RawServer:
             chunk = conn.recv(65536)
             if not chunk:
                 raise ValueError("closed")
-            if not data and chunk[:1] == b"\x16":  # a TLS ClientHello: answer in plain HTTP, as such servers do
+            if (
+                not data and chunk[:1] == b"\x16"
+            ):  # a TLS ClientHello: answer in plain HTTP, as such servers do
                 conn.sendall(http_answer("HTTP/1.1 400 Bad Request", {}, b""))
                 raise ValueError("TLS to a plain-HTTP server")
             data += chunk
@@ -162,4 +164,6 @@ class RawServer:
         block = b"x" * 2**20
         for _ in range(filler_size // len(block)):
             conn.sendall(block)
-        conn.sendall(b"x" * (filler_size % len(block)) + b"</padding>" + b"</platformCore:asyncStatusResult>" + tail)
+        conn.sendall(
+            b"x" * (filler_size % len(block)) + b"</padding>" + b"</platformCore:asyncStatusResult>" + tail
+        )

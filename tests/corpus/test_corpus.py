@@ -84,7 +84,11 @@ def case(request, server, monkeypatch):
 
 def check_value(actual: dict, expected: dict, server: RawServer) -> None:
     outcome = expected["outcome"]
-    wanted = expected.get("value") or {"status": "finished", "percent_completed": 100.0, "est_remaining_duration": 0.0}
+    wanted = expected.get("value") or {
+        "status": "finished",
+        "percent_completed": 100.0,
+        "est_remaining_duration": 0.0,
+    }
     assert actual == {"job_id": JOB_ID, **wanted}
     assert server.posts == (1 if outcome == "value" else expected.get("times", 1) + 1)
 
@@ -129,7 +133,11 @@ async def test_trigger(case, server):
         assert event["status"] == "finished"
         check_value(event["job"], case, server)
     assert server.gets == []
-    assert all(not isinstance(v, float) or math.isfinite(v) for v in json.loads(json.dumps(event)).get("job", {}).values() if v is not None)
+    assert all(
+        not isinstance(v, float) or math.isfinite(v)
+        for v in json.loads(json.dumps(event)).get("job", {}).values()
+        if v is not None
+    )
 
 
 def test_the_corpus_is_at_least_thirty_cases():

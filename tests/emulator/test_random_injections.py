@@ -106,9 +106,7 @@ def test_the_admin_api_takes_the_same_random_injection(client: SoapClient) -> No
         ({"times": 0}, "times must be >= 1, or null for no limit"),
     ],
 )
-def test_bad_random_parameters_are_refused_by_name(
-    client: SoapClient, params: dict, message: str
-) -> None:
+def test_bad_random_parameters_are_refused_by_name(client: SoapClient, params: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         client.emulator.inject("soap_fault", code="UNEXPECTED_ERROR", **params)
     body = {"kind": "soap_fault", "code": "UNEXPECTED_ERROR", **params}

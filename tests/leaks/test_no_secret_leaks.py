@@ -78,7 +78,9 @@ def signatures_sent(emulator) -> set[str]:
 def job(emulator, final_status):
     records = [{"externalId": "c1", "internalId": "1", "type": "customer", "success": True}]
     if final_status == "finishedWithErrors":
-        records.append({"externalId": "c2", "type": "customer", "success": False, "code": "DUP_ENTITY", "message": "dup"})
+        records.append(
+            {"externalId": "c2", "type": "customer", "success": False, "code": "DUP_ENTITY", "message": "dup"}
+        )
     return emulator.create_job(
         {
             "operation": "asyncUpsertList",

@@ -128,10 +128,10 @@ job_ids = st.text(st.sampled_from(string.ascii_letters + string.digits + "_"), m
 
 
 @st.composite
-def xsd_doubles(draw, values: st.SearchStrategy[float] = st.floats()) -> tuple[float, str]:
+def xsd_doubles(draw, values: st.SearchStrategy[float] | None = None) -> tuple[float, str]:
     """(value, a schema-valid xsd:double spelling of it): INF, -INF, NaN, decimal or E notation,
     a sign, an integer form, surrounding whitespace (the type's whiteSpace facet is collapse)."""
-    value = draw(values)
+    value = draw(st.floats() if values is None else values)
     if math.isnan(value):
         text = "NaN"
     elif math.isinf(value):

@@ -186,7 +186,8 @@ class SubmitRule:
     """Makes records a client submits fail, or their whole job.
 
     A rule matches a record when every filter given matches (``external_ids``: one of these
-    externalIds exactly, ``external_id_prefix``, ``record_type``, ``operation``). ``fails="record"``: the record fails with ``code`` and
+    externalIds exactly, ``external_id_prefix``, ``record_type``, ``operation``).
+    ``fails="record"``: the record fails with ``code`` and
     ``message``; ``fails="job"``: the job ends ``failed`` when any record matches (or, without
     record filters, for every job of ``operation``). The first matching rule wins.
     """
