@@ -11,7 +11,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.faults import NetSuiteError
+from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
 from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_poll_interval
 
@@ -33,7 +33,8 @@ class AsyncJobStatusTrigger(BaseTrigger):
     All triggers of one account in one triggerer share one connection pool and one AIMD limit on
     in-flight requests (the connection's ``max_in_flight``, default 4). A concurrency fault
     (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) steps the limit down and the poll is tried
-    again later. A transient failure that outlives the client's retries (maintenance, 5xx,
+    again later, however long the account stays busy (``end_time`` still applies): it never
+    ends the trigger. Any other transient failure that outlives the client's retries (maintenance, 5xx,
     resets, time-outs) is logged and the job polled again after a wait that doubles with each
     failure in a row, within ``[poke_interval, max_poll_interval]``: one unlucky poll does not
     fail the task while its job runs on in NetSuite. Only MAX_FAILED_POLLS such polls in a row
@@ -116,11 +117,14 @@ class AsyncJobStatusTrigger(BaseTrigger):
             try:
                 last = await client.check_async_status(self.job_id)
             except NetSuiteError as error:
-                failure, failures = error, failures + 1
+                failure = error
+                # A busy account is no reason to fail a task: concurrency faults never count.
+                if not isinstance(error, ConcurrencyLimitError):
+                    failures += 1
                 if not error.transient or failures >= MAX_FAILED_POLLS:
                     return self._error(error)
                 base = previous.interval if previous else self.poke_interval
-                interval = min(self.max_poll_interval, base * 2 ** min(failures - 1, 32))
+                interval = min(self.max_poll_interval, base * 2 ** min(max(failures, 1) - 1, 32))
                 self.log.warning("%s; polling again in %.1f s.", error, interval)
             else:
                 failure, failures = None, 0

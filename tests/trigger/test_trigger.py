@@ -162,3 +162,19 @@ async def test_concurrency_faults_step_the_limit_down_and_back_up_and_fail_nothi
     assert emulator.stats()["faults"]  # the faults were served
     assert min(limits) < 4  # stepped down ...
     assert limits[-1] == 4  # ... and recovered to the ceiling
+
+
+async def test_a_long_busy_spell_never_ends_the_trigger(emulator, monkeypatch):
+    """More failed polls in a row than any other transient failure is allowed, all concurrency faults."""
+    from airflow_asyncjob.netsuite import client as client_module
+    from airflow_asyncjob.netsuite.client import RetryPolicy
+    from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS
+
+    impatient = RetryPolicy(max_attempts=2, max_delay=0.05, initial_wait=0.01, max_wait=0.02)
+    monkeypatch.setattr(client_module, "RetryPolicy", lambda: impatient)
+    job_id = job(emulator)
+    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=40)
+    events = await events_of(AsyncJobStatusTrigger(job_id=job_id, **FAST))
+    assert [e["status"] for e in events] == ["finished"]
+    # each failed poll gave up after max_delay: many more failed polls than MAX_FAILED_POLLS
+    assert emulator.stats()["requests"]["checkAsyncStatus"] > 40 > MAX_FAILED_POLLS * impatient.max_attempts
