@@ -14,6 +14,7 @@ job finishes, so its run branches to ``load``. Against NetSuite, pass the id of 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 
@@ -48,6 +49,10 @@ def build(dag_id: str, *, deferrable: bool, job_id: str) -> DAG:
             poke_interval=1,
             max_poll_interval=5,
             timeout=600,
+            # A deferred task can be failed by a stale executor event once its trigger fired
+            # (apache/airflow#66374, fixed in 3.2.2; #72716, open in 3.3): a retry pokes again.
+            retries=2,
+            retry_delay=timedelta(seconds=5),
         )
         # --8<-- [end:sensor]
 

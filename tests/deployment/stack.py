@@ -362,8 +362,13 @@ class AirflowStack:
     def task_log_all_tries(self, dag_id: str, run_id: str, task_id: str) -> str:
         """Every try's log of a task instance, oldest first (a spurious failure may add a try)."""
         ti = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
-        tries = range(1, max(1, int(ti["try_number"])) + 1)
-        return "\n".join(self.task_log(dag_id, run_id, task_id, number) for number in tries)
+        logs = []
+        for number in range(1, max(1, int(ti["try_number"])) + 1):
+            try:
+                logs.append(self.task_log(dag_id, run_id, task_id, number))
+            except StackError as error:  # a try failed by the scheduler before it ran has no log
+                logs.append(f"(no log for try {number}: {error})")
+        return "\n".join(logs)
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """A task instance's log (one try) as text, read through the API server."""
