@@ -78,12 +78,14 @@ def bench_poll(args: argparse.Namespace) -> list[list[Any]]:
         "zeep": "plain zeep.Client, full 2023_2 WSDL (sync)",
     }
     samples: dict[str, list[dict]] = {kind: [] for kind in kinds}
+    breakdown: list[dict] = []
     poll_args = ["--job-id", POLL_JOB_ID, "--polls", str(args.polls)]
     with EmulatorProcess(scenario=scenario, concurrency_limit=15, latency=0.0) as emulator:
         env = {**os.environ, "AIRFLOW_CONN_NETSUITE_DEFAULT": emulator.connection_json()}
         for _ in range(args.repeat):
             for kind, runs in samples.items():
                 runs.append(run_child("warm_poll.py", kind, *poll_args, env=env))
+            breakdown.append(run_child("poll_breakdown.py", *poll_args[:2], env=env))
         if args.profile:
             for kind in ("hook", "async"):
                 path = Path(tempfile.gettempdir()) / f"asyncjob-bench-{kind}.prof"
@@ -96,6 +98,8 @@ def bench_poll(args: argparse.Namespace) -> list[list[Any]]:
             row(f"{label}: CPU ms/poll", [s["cpu_ms_per_poll"] for s in samples[kind]], target, check)
         )
         rows.append(row(f"{label}: wall ms/poll", [s["wall_ms_per_poll"] for s in samples[kind]]))
+    for piece in breakdown[0]["pieces_ms"]:
+        rows.append(row(f"  piece, {piece}: CPU ms", [b["pieces_ms"][piece] for b in breakdown]))
     return rows
 
 
