@@ -7,7 +7,8 @@
 (a) ready:  our compact schema vs zeep.Client on the full 2023_2 WSDL; a fresh process per sample.
 (b) poll:   client CPU per warm checkAsyncStatus; the emulator in its own process.
 (c) fanin:  N AsyncJobStatusTriggers in one event loop against the emulator (its own process).
-Each sample runs ``--repeat`` times; the table shows the median and every sample.
+Each measurement runs ``--repeat`` times (``--ready-repeat`` for (a)); the table shows the median
+and every run.
 """
 
 from __future__ import annotations
@@ -43,13 +44,14 @@ def row(label: str, values: list[float], target: str = "", check: Any = None, ag
 
 def bench_ready(args: argparse.Namespace) -> list[list[Any]]:
     samples: dict[str, list[dict]] = {"ours": [], "zeep": []}
-    for _ in range(args.repeat):
+    for _ in range(args.ready_repeat):
         for kind, runs in samples.items():  # interleaved: a burst of load on the machine hits both
             runs.append(run_child("client_ready.py", kind))
     rows = []
     for kind, label in (("ours", "ours, compact schema"), ("zeep", "zeep.Client, full 2023_2 WSDL")):
         runs = samples[kind]
         rows.append(row(f"{label}: ready s", [s["ready_s"] for s in runs]))
+        rows.append(row(f"{label}: imports before it s (not in ready)", [s["import_s"] for s in runs]))
         rows.append(row(f"{label}: max RSS MiB", [s["max_rss_mib"] for s in runs]))
         rows.append(row(f"{label}: RSS after imports MiB", [s["rss_after_import_mib"] for s in runs]))
     ratios = [z["ready_s"] / o["ready_s"] for o, z in zip(samples["ours"], samples["zeep"])]
@@ -207,6 +209,9 @@ def bench_fanin(args: argparse.Namespace) -> list[list[Any]]:
             row(f"N={n}: event-loop lag p99 ms", runs["lag_p99_ms"], lag_target, lag_check),
             row(f"N={n}: event-loop lag max ms", runs["lag_max_ms"]),
             row(f"N={n}: longest GC pause ms", runs["gc_max_pause_ms"]),
+            row(f"N={n}: lags > 250 ms", runs["long_lags"]),
+            row(f"N={n}: ... of them during a full GC", runs["long_lags_during_full_gc"]),
+            row(f"N={n}: GC time, share of client CPU", [s["gc_total_s"] / s["cpu_s"] for s in samples]),
             row(
                 f"N={n}: emulator max in-flight (limit {limit})",
                 runs["emulator_max_in_flight"],
@@ -255,6 +260,7 @@ def main() -> int:
     )
     parser.add_argument("--bench", default="ready,poll,fanin", help="comma-separated: ready, poll, fanin")
     parser.add_argument("--repeat", type=int, default=3, help="samples per measurement (median shown)")
+    parser.add_argument("--ready-repeat", type=int, default=9, help="samples per kind for (a), ~3 s each")
     parser.add_argument("--n", default="1000,10000", help="fan-in sizes, comma-separated")
     parser.add_argument("--polls", type=int, default=2000, help="counted polls per warm-poll sample")
     parser.add_argument("--profile", action="store_true", help="also cProfile ours (warm polls; fan-in runs)")
@@ -274,7 +280,7 @@ def main() -> int:
     args = parser.parse_args()
     args.n = [int(n) for n in args.n.split(",") if n]
     if args.smoke:
-        args.repeat, args.polls, args.n = 1, 100, [50]
+        args.repeat, args.ready_repeat, args.polls, args.n = 1, 1, 100, [50]
         args.poke_interval, args.max_poll_interval = 0.5, 2.0
     chosen = [b.strip() for b in args.bench.split(",") if b.strip()]
     unknown = set(chosen) - {"ready", "poll", "fanin"}
@@ -304,8 +310,8 @@ def main() -> int:
     for title, rows in tables.items():
         print_table(title, rows)
     print(
-        f"\n{args.repeat} run(s) per sample; took {time.time() - started:.0f} s; load average now "
-        f"{os.getloadavg()[0]:.2f}"
+        f"\n{args.repeat} run(s) per measurement ({args.ready_repeat} for (a)); took "
+        f"{time.time() - started:.0f} s; load average now {os.getloadavg()[0]:.2f}"
     )
     if args.json:
         Path(args.json).write_text(
