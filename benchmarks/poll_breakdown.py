@@ -8,7 +8,8 @@ ours: tokenPassport (nonce + HMAC-SHA256), tenacity's Retrying around a no-op (s
 the strict pre-parse (``check_answer``), ``parse_async_status``; zeep: building the envelope
 (``binding._create`` + serialisation) and reading the answer (``binding.process_reply``);
 HTTP: one POST of an already built envelope with requests (zeep's sync transport), httpx
-(our async transport) and, for scale, the standard library's http.client. zeep's private
+(our async transport) and, for scale, the standard library's http.client; and what requests'
+``trust_env`` (environment read per request) costs, as the median difference of interleaved rounds. zeep's private
 ``_create`` / ``process_reply`` are used because they are exactly the two halves of a call.
 """
 
@@ -19,6 +20,7 @@ import asyncio
 import http.client
 import json
 import os
+import statistics
 import time
 from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
@@ -109,6 +111,22 @@ def main() -> None:
     built = envelope()
     pieces["HTTP: requests POST (zeep's sync transport)"] = cpu_ms(
         lambda: session.post(url, data=built, headers=headers, timeout=60).content, calls
+    )
+    # requests re-reads proxies, CA bundle and .netrc from the environment on every request
+    # while trust_env is on (the default). Interleaved rounds, so that load swings hit both.
+    bare = requests.Session()
+    bare.trust_env = False
+    rounds: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(10):
+        for name, which in (("on", session), ("off", bare)):
+            rounds[name].append(
+                cpu_ms(
+                    lambda which=which: which.post(url, data=built, headers=headers, timeout=60).content,
+                    calls // 10,
+                )
+            )
+    pieces["HTTP: requests POST, trust_env on - off (A/B)"] = statistics.median(
+        on - off for on, off in zip(rounds["on"], rounds["off"])
     )
     target = urlsplit(url)
     raw = http.client.HTTPConnection(target.netloc, timeout=60)
