@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from airflow_asyncjob.netsuite.faults import ConfigurationError
 
@@ -94,7 +94,8 @@ class AimdLimiter:
             if waiter.done() and not waiter.cancelled():
                 self._release()  # the slot was handed over just as we were cancelled
             else:
-                self._waiters.remove(waiter)
+                with suppress(ValueError):  # _wake drops a done waiter it meets before we run
+                    self._waiters.remove(waiter)
             raise
         return self._epoch
 

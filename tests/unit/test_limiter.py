@@ -48,6 +48,23 @@ async def test_a_cancelled_waiter_leaks_no_slot():
         assert limiter.in_flight == 1
 
 
+async def test_a_waiter_cancelled_as_a_slot_frees_raises_cancelled_error_and_leaks_nothing():
+    # Many triggers cancelled at once (triggerer shutdown, tasks cleared) while requests finish:
+    # the release drops the cancelled waiter before the waiter's task runs its handler.
+    limiter = AimdLimiter(1)
+    held = limiter.slot()
+    await held.__aenter__()
+    waiter = asyncio.create_task(limiter.slot().__aenter__())
+    await asyncio.sleep(0)  # queued behind the held slot
+    waiter.cancel()
+    await held.__aexit__(None, None, None)  # same loop turn: the slot frees before the waiter runs
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert limiter.in_flight == 0
+    async with limiter.slot():  # still usable
+        assert limiter.in_flight == 1
+
+
 def test_throttle_halves_once_per_burst_and_successes_climb_back():
     limiter = AimdLimiter(8)
     epoch = 0
