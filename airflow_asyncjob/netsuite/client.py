@@ -126,22 +126,25 @@ _ZEEP_SETTINGS = zeep.Settings(
 )
 
 _lock = threading.Lock()
-_documents: dict[str, zeep.wsdl.Document] = {}
-_services: dict[tuple[str, str, float, bool, str | None], Any] = {}
+_documents: dict[tuple[str, bool], zeep.wsdl.Document] = {}
+
+#: Operations whose messages need no record type: their clients read the schema without them.
+STATUS_OPERATIONS = frozenset({"checkAsyncStatus", "getServerTime"})
+_services: dict[tuple[str, str, float, bool, str | None, bool], Any] = {}
 _official_documents: dict[tuple[str, str], zeep.wsdl.Document] = {}
 
 
-def _document(endpoint_version: str) -> zeep.wsdl.Document:
+def _document(endpoint_version: str, records: bool = True) -> zeep.wsdl.Document:
     """The parsed compact schema for an endpoint version, built once per process (caller holds _lock)."""
-    document = _documents.get(endpoint_version)
+    document = _documents.get((endpoint_version, records))
     if document is None:
         loader = SyncTransport()  # never fetches: the document has no imports
         document = zeep.wsdl.Document(
-            BytesIO(compact_wsdl(endpoint_version)),
+            BytesIO(compact_wsdl(endpoint_version, records=records)),
             loader,  # type: ignore[arg-type]  # zeep annotates a class, wants an instance
             settings=_ZEEP_SETTINGS,
         )
-        _documents[endpoint_version] = document
+        _documents[(endpoint_version, records)] = document
     return document
 
 
@@ -194,15 +197,22 @@ def _binding(endpoint_version: str) -> str:
 
 
 def zeep_service(
-    endpoint_version: str, url: str, timeout: float, verify_tls: bool = True, wsdl: str | None = None
+    endpoint_version: str,
+    url: str,
+    timeout: float,
+    verify_tls: bool = True,
+    wsdl: str | None = None,
+    records: bool = True,
 ) -> Any:
     """The process-wide sync zeep service proxy for (endpoint version, service URL, timeout,
-    TLS check, WSDL): over the compact schema, or over NetSuite's own WSDL at ``wsdl`` when given.
+    TLS check, WSDL, records): over the compact schema (without its record types when
+    ``records`` is false: what status polls need), or over NetSuite's own WSDL at ``wsdl``.
 
     Raises:
         ConfigurationError: ``wsdl`` cannot be loaded or is of another endpoint version.
     """
-    key = (endpoint_version, url, timeout, verify_tls, wsdl)
+    records = records or wsdl is not None
+    key = (endpoint_version, url, timeout, verify_tls, wsdl, records)
     service = _services.get(key)
     if service is None:
         with _lock:
@@ -213,7 +223,7 @@ def zeep_service(
                 )
                 transport.session.verify = verify_tls
                 document = (
-                    _document(endpoint_version)
+                    _document(endpoint_version, records)
                     if wsdl is None
                     else _official_document(endpoint_version, wsdl)
                 )
@@ -381,7 +391,14 @@ class NetSuiteClient:
         return tenacity.Retrying(**_retrying(self.retry))(self._attempt, operation, job_id, body)
 
     def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:
-        service = zeep_service(self.endpoint_version, self.url, self.timeout, self.verify_tls, self.wsdl)
+        service = zeep_service(
+            self.endpoint_version,
+            self.url,
+            self.timeout,
+            self.verify_tls,
+            self.wsdl,
+            records=operation not in STATUS_OPERATIONS,
+        )
         # A fresh passport on every attempt: NetSuite rejects a reused nonce.
         headers = {"tokenPassport": _passport(self.credentials, self.on_signature)}
         try:
@@ -408,14 +425,14 @@ class AccountChannel:
     limiter: AimdLimiter
     http: httpx.AsyncClient
     leases: int = 0
-    _services: dict[tuple[str, str, float], Any] = field(default_factory=dict)
+    _services: dict[tuple[str, str, float, bool], Any] = field(default_factory=dict)
 
-    def service(self, endpoint_version: str, url: str, timeout: float) -> Any:
-        key = (endpoint_version, url, timeout)
+    def service(self, endpoint_version: str, url: str, timeout: float, records: bool = True) -> Any:
+        key = (endpoint_version, url, timeout, records)
         service = self._services.get(key)
         if service is None:
             with _lock:
-                document = _document(endpoint_version)
+                document = _document(endpoint_version, records)
             client = zeep.AsyncClient(
                 document,
                 transport=AsyncTransport(self.http, timeout, endpoint_version),
@@ -546,7 +563,9 @@ class AsyncNetSuiteClient:
         return call.parse(answer)
 
     async def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any]) -> Any:
-        service = self.channel.service(self.endpoint_version, self.url, self.timeout)
+        service = self.channel.service(
+            self.endpoint_version, self.url, self.timeout, records=operation not in STATUS_OPERATIONS
+        )
         limiter = self.channel.limiter
         async with limiter.slot() as epoch:
             # The passport is made once a slot is held, so its timestamp is fresh when sent.

@@ -74,7 +74,9 @@ class CannedNetSuite:
         self.sync = NetSuiteClient(credentials, base_url=BASE_URL, retry=once)
         self.adapter = _Answer()
         # The process-wide zeep service of this URL; its requests session routes to the adapter.
-        session = zeep_service(VERSION, self.sync.url, self.sync.timeout)._client.transport.session
+        session = zeep_service(
+            VERSION, self.sync.url, self.sync.timeout, records=False
+        )._client.transport.session
         session.mount(BASE_URL + "/", self.adapter)
         self.loop = asyncio.new_event_loop()
         self.http = httpx.AsyncClient(
