@@ -278,7 +278,32 @@ def _get_server_time() -> _Call:
     return _Call("getServerTime", None, {}, parse_server_time)
 
 
-class NetSuiteClient:
+class _Endpoint:
+    """What both clients hold: credentials, the service URL of an endpoint version, time-out,
+    retry policy and the signature callback (arguments as documented on NetSuiteClient)."""
+
+    def __init__(
+        self,
+        credentials: auth.TokenCredentials,
+        *,
+        endpoint_version: str = endpoints.DEFAULT_ENDPOINT_VERSION,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        on_signature: Callable[[str], None] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
+        self.url = endpoints.service_url(credentials.account, self.endpoint_version, base_url)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.on_signature = on_signature
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self.credentials.account}, url={self.url!r})"
+
+
+class NetSuiteClient(_Endpoint):
     """Authenticated NetSuite SOAP calls for one account and endpoint version (sync).
 
     Args:
@@ -308,17 +333,16 @@ class NetSuiteClient:
         on_signature: Callable[[str], None] | None = None,
         wsdl: str | None = None,
     ) -> None:
-        self.credentials = credentials
-        self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
-        self.url = endpoints.service_url(credentials.account, self.endpoint_version, base_url)
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy()
+        super().__init__(
+            credentials,
+            endpoint_version=endpoint_version,
+            base_url=base_url,
+            timeout=timeout,
+            retry=retry,
+            on_signature=on_signature,
+        )
         self.verify_tls = verify_tls
-        self.on_signature = on_signature
         self.wsdl = (wsdl or "").strip() or None
-
-    def __repr__(self) -> str:
-        return f"NetSuiteClient(account={self.credentials.account}, url={self.url!r})"
 
     def check_async_status(self, job_id: str) -> AsyncJobStatus:
         """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""
@@ -515,7 +539,7 @@ async def async_client(
             await channel.http.aclose()
 
 
-class AsyncNetSuiteClient:
+class AsyncNetSuiteClient(_Endpoint):
     """Authenticated NetSuite SOAP calls from asyncio; obtain one with ``async_client(...)``.
 
     Same operations, errors and retries as NetSuiteClient. Each HTTP attempt holds one slot of
@@ -524,26 +548,6 @@ class AsyncNetSuiteClient:
     """
 
     channel: AccountChannel
-
-    def __init__(
-        self,
-        credentials: auth.TokenCredentials,
-        *,
-        endpoint_version: str = endpoints.DEFAULT_ENDPOINT_VERSION,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        retry: RetryPolicy | None = None,
-        on_signature: Callable[[str], None] | None = None,
-    ) -> None:
-        self.credentials = credentials
-        self.endpoint_version = endpoints.validate_endpoint_version(endpoint_version)
-        self.url = endpoints.service_url(credentials.account, self.endpoint_version, base_url)
-        self.timeout = timeout
-        self.retry = retry or RetryPolicy()
-        self.on_signature = on_signature
-
-    def __repr__(self) -> str:
-        return f"AsyncNetSuiteClient(account={self.credentials.account}, url={self.url!r})"
 
     async def check_async_status(self, job_id: str) -> AsyncJobStatus:
         """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""
