@@ -7,19 +7,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sys
-from pathlib import Path
 
 import pytest
+import sensor_policies  # noqa: E402
 from lxml import etree
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.faults import NetSuiteError
 from airflow_asyncjob.testing.emulator import Emulator, Scenario
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
-import sensor_policies  # noqa: E402
 
 SECRETS = {"consumer_secret": "CS-9f3a7c1e5b2d4f60aa", "token_secret": "TS-1b2c3d4e5f6a7b8c99"}
 TBA = "{urn:core_2025_2.platform.webservices.netsuite.com}"

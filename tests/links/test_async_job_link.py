@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
+import async_job_links
 import pytest
 
 from airflow_asyncjob.links.async_job import AsyncJobLink, job_id_from, netsuite_ui_url
 from airflow_asyncjob.netsuite.endpoints import normalize_account_id
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
-import async_job_links
 
 LINK_KEY = "_link_AsyncJobLink"
 SANDBOX_UI = "https://1234567-sb1.app.netsuite.com/"

@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
 from pathlib import Path
 
+import operator_dags  # noqa: E402
 import pytest
 
 from airflow_asyncjob.netsuite import client as client_module
 from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS, JobSpec, RecordResult, Timeline
 from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
-import operator_dags  # noqa: E402
 
 CUSTOMERS = [
     {"externalId": "cust-1", "companyName": "Acme", "subsidiary": {"internalId": "1"}},

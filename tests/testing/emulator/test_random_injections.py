@@ -16,7 +16,7 @@ from airflow_asyncjob.testing.emulator import Emulator
 
 from .conftest import SoapClient, soap_envelope
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def replaced(client: SoapClient, requests: int) -> list[int]:

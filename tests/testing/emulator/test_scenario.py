@@ -9,7 +9,7 @@ import pytest
 
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS, Emulator, Scenario
 
-EXAMPLE_DAG = Path(__file__).resolve().parents[2] / "example_dags" / "example_netsuite_async_job.py"
+EXAMPLE_DAG = Path(__file__).resolve().parents[3] / "example_dags" / "example_netsuite_async_job.py"
 
 
 def test_example_scenario_has_one_job_per_outcome() -> None:

@@ -5,12 +5,7 @@ The DAGs are in tests/dags/sensor_policies.py (the tests' DAG folder).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "dags"))
 import sensor_policies  # noqa: E402
 
 RECORDS = {

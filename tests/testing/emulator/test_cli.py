@@ -12,7 +12,7 @@ from lxml import etree
 
 from .conftest import soap_envelope
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_cli_prints_its_url_first_and_serves_until_terminated() -> None:
