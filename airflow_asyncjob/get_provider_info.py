@@ -1,10 +1,10 @@
 """Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
 
 The connection form is declared here once: Airflow 3.2+ reads ``conn-fields`` and
-``ui-field-behaviour`` from this metadata without importing the hook; Airflow 3.0 and 3.1 call
-the hook's ``get_connection_form_widgets`` / ``get_ui_field_behaviour``, which build the same
-form from the same two constants. Plain data only: this module is imported by Airflow's
-ProvidersManager in every component, so it imports nothing heavy.
+``ui-field-behaviour`` from this metadata without importing the hook (the hook defines no
+WTForms methods: Airflow calls them only for providers that declare neither). Plain data only:
+this module is imported by Airflow's ProvidersManager in every component, so it imports nothing
+heavy.
 """
 
 from __future__ import annotations

@@ -7,13 +7,10 @@ provider installed in the environment (the entry point ``apache_airflow_provider
 from __future__ import annotations
 
 import json
-import sys
-import types
 from typing import Any
 
 import pytest
 
-from airflow_asyncjob.get_provider_info import CONNECTION_FIELDS, get_provider_info
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
 
@@ -123,46 +120,3 @@ def test_plain_extra_key_wins_over_the_prefixed_one(emulator, monkeypatch):
     conn["extra"]["extra__netsuite_soap__token_secret"] = "stale"
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
     assert SoapAsyncJobHook().test_connection()[0]
-
-
-class _FakeField:
-    def __init__(self, label: str, **kwargs: Any) -> None:
-        self.label, self.kwargs = label, kwargs
-
-
-class _StringField(_FakeField):
-    pass
-
-
-class _PasswordField(_FakeField):
-    pass
-
-
-def test_airflow_3_0_form_methods_build_the_same_form(monkeypatch):
-    """Airflow 3.0/3.1 ignore conn-fields and call the hook's WTForms methods instead."""
-    fake = {
-        "wtforms": types.SimpleNamespace(StringField=_StringField, PasswordField=_PasswordField),
-        "flask_babel": types.SimpleNamespace(lazy_gettext=lambda text: text),
-        "flask_appbuilder": types.ModuleType("flask_appbuilder"),
-        "flask_appbuilder.fieldwidgets": types.SimpleNamespace(
-            BS3TextFieldWidget=object, BS3PasswordFieldWidget=object
-        ),
-    }
-    for name, module in fake.items():
-        monkeypatch.setitem(sys.modules, name, module)
-
-    widgets = SoapAsyncJobHook.get_connection_form_widgets()
-    assert {name: w.label for name, w in widgets.items()} == LABELS
-    assert {name for name, w in widgets.items() if isinstance(w, _PasswordField)} == {
-        "consumer_secret",
-        "token_secret",
-    }
-    assert widgets["endpoint_version"].kwargs["default"] == "2025_2"
-    behaviour = SoapAsyncJobHook.get_ui_field_behaviour()
-    declared = get_provider_info()["connection-types"][0]["ui-field-behaviour"]
-    assert behaviour == {
-        "hidden_fields": declared["hidden-fields"],
-        "relabeling": declared["relabeling"],
-        "placeholders": declared["placeholders"],
-    }
-    assert set(CONNECTION_FIELDS) == set(widgets)

@@ -11,12 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
-from airflow_asyncjob.get_provider_info import (
-    CONNECTION_FIELDS,
-    CONNECTION_TYPE,
-    HOOK_NAME,
-    UI_FIELD_BEHAVIOUR,
-)
+from airflow_asyncjob.get_provider_info import CONNECTION_TYPE, HOOK_NAME
 from airflow_asyncjob.netsuite.auth import TokenCredentials
 from airflow_asyncjob.netsuite.client import (
     DEFAULT_MAX_IN_FLIGHT,
@@ -91,51 +86,6 @@ class SoapAsyncJobHook(BaseHook):
     default_conn_name = "netsuite_default"
     conn_type = CONN_TYPE
     hook_name = HOOK_NAME
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """The connection form's extra fields for Airflow 3.0 and 3.1 (WTForms, as they expect).
-
-        Airflow 3.2+ reads ``conn-fields`` from the provider info instead and does not call this;
-        both come from ``get_provider_info.CONNECTION_FIELDS``.
-        """
-        # Airflow's API server provides these (or stand-ins) when it builds the form.
-        from flask_appbuilder.fieldwidgets import (  # type: ignore[import-not-found]
-            BS3PasswordFieldWidget,
-            BS3TextFieldWidget,
-        )
-        from flask_babel import lazy_gettext  # type: ignore[import-not-found]
-        from wtforms import PasswordField, StringField  # type: ignore[import-untyped]
-
-        widgets: dict[str, Any] = {}
-        for name, field in CONNECTION_FIELDS.items():
-            schema = field["schema"]
-            if schema.get("format") == "password":
-                widgets[name] = PasswordField(
-                    lazy_gettext(field["label"]),
-                    widget=BS3PasswordFieldWidget(),
-                    description=field.get("description"),
-                )
-            else:
-                widgets[name] = StringField(
-                    lazy_gettext(field["label"]),
-                    widget=BS3TextFieldWidget(),
-                    description=field.get("description"),
-                    default=schema.get("default"),
-                )
-        return widgets
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Hidden, relabelled and placeholder standard fields for Airflow 3.0 and 3.1.
-
-        The same as ``ui-field-behaviour`` in the provider info, which Airflow 3.2+ reads instead.
-        """
-        return {
-            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden-fields"]),
-            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
-            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
-        }
 
     def __init__(
         self,

@@ -9,6 +9,9 @@ string is accepted as a code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 EXCERPT_LENGTH = 200
 """At most this many characters of a response body are quoted in an error message."""
 
@@ -38,9 +41,11 @@ class NetSuiteError(Exception):
         job_id: the async job id the call was about, when there is one.
         hint: what to check, in a sentence.
         transient: True when a retry may succeed (concurrency limit, maintenance, 5xx, network).
+        code: NetSuite's fault code, None unless the error is a SOAP fault.
     """
 
-    transient = False
+    transient: bool = False
+    code: str | None = None
 
     def __init__(
         self,
@@ -55,6 +60,58 @@ class NetSuiteError(Exception):
         self.job_id = job_id
         self.hint = hint
         super().__init__(self._render())
+
+    def to_payload(self) -> dict[str, Any]:
+        """The error as plain JSON values, for a trigger event; ``from_payload`` rebuilds it.
+
+        Shape: ``{"error_type": class name, "message": str(error), "transient": bool, "code":
+        fault code or None, "hint", "operation", "job_id", "detail": the message without where
+        and hint}``, plus the fields of the class (``fault_type``, ``netsuite_message``,
+        ``http_status``; ``cause`` for SubmitOutcomeUnknownError, itself a payload). It holds
+        what ``str(error)`` shows and nothing more: no credential, no request body.
+        """
+        return {
+            "error_type": type(self).__name__,
+            "message": str(self),
+            "transient": bool(self.transient),
+            "code": self.code,
+            "hint": self.hint,
+            "operation": self.operation,
+            "job_id": self.job_id,
+            "detail": self.message,
+        }
+
+    @staticmethod
+    def from_payload(payload: Mapping[str, Any]) -> NetSuiteError:
+        """The error ``to_payload`` gave: the same class, message, code, hint and transient flag.
+
+        A class defined elsewhere (e.g. RecordCountError), or a payload of only
+        ``error_type``/``message``/``transient`` (written by an earlier version), comes back as a
+        NetSuiteError with that message and transient flag.
+
+        Raises:
+            ValueError: ``payload`` is not a mapping with a string ``message``.
+        """
+        if not isinstance(payload, Mapping) or not isinstance(payload.get("message"), str):
+            raise ValueError(f"not a NetSuite error payload: {excerpt(repr(payload))}")
+        cls = _PAYLOAD_CLASSES.get(str(payload.get("error_type")))
+        if cls is not None and "detail" in payload:
+            try:
+                return cls._from_fields(payload)
+            except (KeyError, TypeError, ValueError):
+                pass  # a payload this version cannot rebuild exactly: keep its message below
+        error = NetSuiteError(payload["message"])
+        error.transient = bool(payload.get("transient"))
+        return error
+
+    @classmethod
+    def _from_fields(cls, payload: Mapping[str, Any]) -> NetSuiteError:
+        return cls(
+            str(payload["detail"]),
+            operation=payload.get("operation"),
+            job_id=payload.get("job_id"),
+            hint=payload.get("hint"),
+        )
 
     def _render(self) -> str:
         where = []
@@ -78,6 +135,7 @@ class NetSuiteFault(NetSuiteError):
         code: NetSuite's fault code (any string; the schema's FaultCodeType is not exhaustive).
         netsuite_message: NetSuite's own message text.
         http_status: the HTTP status of the answer (500 for SOAP 1.1 faults).
+        transient: True for the codes in TRANSIENT_FAULT_CODES.
     """
 
     def __init__(
@@ -95,6 +153,7 @@ class NetSuiteFault(NetSuiteError):
         self.code = code
         self.netsuite_message = netsuite_message
         self.http_status = http_status
+        self.transient = code in TRANSIENT_FAULT_CODES
         super().__init__(
             f"NetSuite fault {fault_type} {code}: {excerpt(netsuite_message)}",
             operation=operation,
@@ -102,9 +161,25 @@ class NetSuiteFault(NetSuiteError):
             hint=hint,
         )
 
-    @property
-    def transient(self) -> bool:  # type: ignore[override]
-        return self.code in TRANSIENT_FAULT_CODES
+    def to_payload(self) -> dict[str, Any]:
+        return {
+            **super().to_payload(),
+            "fault_type": self.fault_type,
+            "netsuite_message": self.netsuite_message,
+            "http_status": self.http_status,
+        }
+
+    @classmethod
+    def _from_fields(cls, payload: Mapping[str, Any]) -> NetSuiteError:
+        return cls(
+            fault_type=str(payload["fault_type"]),
+            code=str(payload["code"]),
+            netsuite_message=str(payload["netsuite_message"]),
+            http_status=payload.get("http_status"),
+            operation=payload.get("operation"),
+            job_id=payload.get("job_id"),
+            hint=payload.get("hint"),
+        )
 
 
 class ConcurrencyLimitError(NetSuiteFault):
@@ -151,6 +226,20 @@ class NetSuiteTransportError(NetSuiteError):
         self.http_status = http_status
         self.transient = transient
         super().__init__(message, operation=operation, job_id=job_id, hint=hint)
+
+    def to_payload(self) -> dict[str, Any]:
+        return {**super().to_payload(), "http_status": self.http_status}
+
+    @classmethod
+    def _from_fields(cls, payload: Mapping[str, Any]) -> NetSuiteError:
+        return cls(
+            str(payload["detail"]),
+            http_status=payload.get("http_status"),
+            transient=bool(payload["transient"]),
+            operation=payload.get("operation"),
+            job_id=payload.get("job_id"),
+            hint=payload.get("hint"),
+        )
 
 
 class NetSuiteResponseError(NetSuiteError):
@@ -235,3 +324,29 @@ class SubmitOutcomeUnknownError(NetSuiteError):
             hint="Look for a job submitted just now in NetSuite's Web Services Usage Log (Setup > "
             "Integration) before submitting again; this was not retried, to avoid a duplicate job.",
         )
+
+    def to_payload(self) -> dict[str, Any]:
+        return {**super().to_payload(), "cause": self.cause.to_payload()}
+
+    @classmethod
+    def _from_fields(cls, payload: Mapping[str, Any]) -> NetSuiteError:
+        return cls(str(payload["operation"]), NetSuiteError.from_payload(payload["cause"]))
+
+
+_PAYLOAD_CLASSES: dict[str, type[NetSuiteError]] = {
+    cls.__name__: cls
+    for cls in (
+        NetSuiteError,
+        ConfigurationError,
+        NetSuiteFault,
+        ConcurrencyLimitError,
+        AuthenticationError,
+        PermissionDeniedError,
+        InvalidJobIdError,
+        UnsupportedVersionError,
+        NetSuiteTransportError,
+        NetSuiteResponseError,
+        SubmitOutcomeUnknownError,
+    )
+}
+"""The classes ``NetSuiteError.from_payload`` rebuilds by name."""

@@ -17,6 +17,9 @@ The rule (also in docs/sensor.md):
    ``max_poll_interval``). Whatever NetSuite sends (NaN, INF, negative, 1e12), the result stays
    within these bounds, so polling neither stalls nor spins.
 
+After a poll that failed (``failed_poll_interval``): the last wait, or ``min_interval`` before
+any answer, doubled for each failure in a row after the first, at most ``max_interval``.
+
 Imports nothing from Airflow.
 """
 
@@ -86,13 +89,57 @@ def next_poll_interval(
     return min(max_interval, max(min_interval, wanted))
 
 
-def check_bounds(min_interval: float, max_interval: float) -> None:
-    """Raise ConfigurationError unless 0 < min_interval <= max_interval, both finite seconds."""
-    for name, value in (("poke_interval", min_interval), ("max_poll_interval", max_interval)):
+def failed_poll_interval(
+    *,
+    failures: int,
+    previous_interval: float | None,
+    min_interval: float,
+    max_interval: float,
+) -> float:
+    """Seconds to wait after a poll that failed, within ``[min_interval, max_interval]``.
+
+    The wait doubles with each failure in a row, from the last wait used (``previous_interval``,
+    or ``min_interval`` when no poll has been answered yet): ``base * 2 ** (failures - 1)``, at
+    most ``max_interval``. A flaky network is thus asked less and less often, but never less
+    often than every ``max_interval`` seconds.
+
+    Args:
+        failures: failed polls in a row, this one included; 0 (a failure that is not counted,
+            such as a concurrency fault) waits as 1 does.
+        previous_interval: seconds; the wait chosen after the last answered poll, or None.
+        min_interval: seconds, > 0 (the sensor's poke_interval).
+        max_interval: seconds, >= min_interval.
+
+    Raises:
+        ConfigurationError: bounds that are not finite, not positive, or in the wrong order.
+    """
+    check_bounds(min_interval, max_interval)
+    base = min_interval if previous_interval is None else previous_interval
+    # The exponent is capped so that a long outage cannot overflow before the clamp.
+    return min(max_interval, base * 2 ** min(max(failures, 1) - 1, 32))
+
+
+def check_bounds(
+    min_interval: float,
+    max_interval: float,
+    *,
+    names: tuple[str, str] = ("min_interval", "max_interval"),
+) -> None:
+    """Raise ConfigurationError unless 0 < min_interval <= max_interval, both finite seconds.
+
+    Args:
+        names: what the caller calls the two bounds, for the message (a sensor says
+            ``("poke_interval", "max_poll_interval")``).
+
+    Raises:
+        ConfigurationError: naming the bound that is wrong, its value and what it must be, e.g.
+            ``max_interval=1.0 must be >= min_interval (5.0)``.
+    """
+    low, high = names
+    for name, value in ((low, min_interval), (high, max_interval)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigurationError(f"{name} must be a finite number of seconds, got {value!r}.")
-    if not 0 < min_interval <= max_interval:
-        raise ConfigurationError(
-            f"poll bounds must satisfy 0 < poke_interval <= max_poll_interval, got poke_interval="
-            f"{min_interval!r} and max_poll_interval={max_interval!r}."
-        )
+            raise ConfigurationError(f"{name}={value!r} must be a finite number of seconds.")
+    if min_interval <= 0:
+        raise ConfigurationError(f"{low}={min_interval!r} must be > 0 seconds.")
+    if max_interval < min_interval:
+        raise ConfigurationError(f"{high}={max_interval!r} must be >= {low} ({min_interval!r}).")

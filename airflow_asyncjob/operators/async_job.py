@@ -20,14 +20,11 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, ObjectStoragePath, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_asyncjob.errors import netsuite_error_rule
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.faults import (
-    ConfigurationError,
-    InvalidJobIdError,
-    NetSuiteError,
-    SubmitOutcomeUnknownError,
-)
+from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite.faults import InvalidJobIdError
 from airflow_asyncjob.netsuite.models import AsyncResultPage
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
 
@@ -89,6 +86,7 @@ class AsyncJobSubmitOperator(BaseOperator):
         deletion_reason: asyncDeleteList only.
         split_over_limit: split over-limit records into several jobs instead of failing.
         netsuite_conn_id: the ``netsuite_soap`` connection.
+        retry: the hook's retry policy for transient failures (default: ``RetryPolicy()``).
     """
 
     template_fields: Sequence[str] = (
@@ -113,6 +111,7 @@ class AsyncJobSubmitOperator(BaseOperator):
         deletion_reason: Mapping[str, Any] | None = None,
         split_over_limit: bool = False,
         netsuite_conn_id: str = SoapAsyncJobHook.default_conn_name,
+        retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -134,10 +133,11 @@ class AsyncJobSubmitOperator(BaseOperator):
         self.deletion_reason = deletion_reason
         self.split_over_limit = split_over_limit
         self.netsuite_conn_id = netsuite_conn_id
+        self.retry = retry
 
     @cached_property
     def hook(self) -> SoapAsyncJobHook:
-        return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id)
+        return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, retry=self.retry)
 
     def execute(self, context: Context) -> str | list[str]:
         batches = self._batches(self._items())
@@ -158,19 +158,14 @@ class AsyncJobSubmitOperator(BaseOperator):
         return list(job_ids) if self.split_over_limit else job_ids[0]
 
     def _submit(self, batch: Any, index: int, count: int) -> str:
-        try:
+        # ConfigurationError and SubmitOutcomeUnknownError are permanent: no retry.
+        with netsuite_error_rule():
             status = self.hook.submit(
                 self.operation,
                 batch,
                 record_type=self.record_type,
                 deletion_reason=dict(self.deletion_reason) if self.deletion_reason else None,
             )
-        except (ConfigurationError, SubmitOutcomeUnknownError) as error:
-            raise AirflowFailException(str(error)) from error
-        except NetSuiteError as error:
-            if error.transient:
-                raise
-            raise AirflowFailException(str(error)) from error
         size = "" if self.operation == "asyncSearch" else f" with {len(batch)} records"
         part = f" (job {index + 1} of {count})" if count > 1 else ""
         self.log.info("Submitted %s%s%s: NetSuite async %s", self.operation, size, part, status.describe())
@@ -314,6 +309,7 @@ class GetAsyncResultOperator(BaseOperator):
         output_path: where the JSON lines go (templated).
         max_failures_in_summary: how many failed records the summary quotes.
         netsuite_conn_id: the ``netsuite_soap`` connection.
+        retry: the hook's retry policy for transient failures (default: ``RetryPolicy()``).
     """
 
     template_fields: Sequence[str] = ("job_id", "output_path", "netsuite_conn_id")
@@ -327,6 +323,7 @@ class GetAsyncResultOperator(BaseOperator):
         output_path: str | None = None,
         max_failures_in_summary: int = 10,
         netsuite_conn_id: str = SoapAsyncJobHook.default_conn_name,
+        retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -336,10 +333,11 @@ class GetAsyncResultOperator(BaseOperator):
         self.output_path = output_path
         self.max_failures_in_summary = max_failures_in_summary
         self.netsuite_conn_id = netsuite_conn_id
+        self.retry = retry
 
     @cached_property
     def hook(self) -> SoapAsyncJobHook:
-        return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id)
+        return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, retry=self.retry)
 
     def execute(self, context: Context) -> dict[str, Any]:
         job_id = str(self.job_id or "").strip()
@@ -388,17 +386,14 @@ class GetAsyncResultOperator(BaseOperator):
         return result
 
     def _check_finished(self, job_id: str) -> None:
-        try:
-            status = self.hook.check_async_status(job_id)
-        except InvalidJobIdError as error:
-            raise AirflowFailException(
-                f"NetSuite does not know job {job_id} (INVALID_JOB_ID from checkAsyncStatus): the id "
-                "is wrong, or the job was purged (NetSuite keeps async jobs for 30 days)."
-            ) from error
-        except NetSuiteError as error:
-            if error.transient:
-                raise
-            raise AirflowFailException(str(error)) from error
+        with netsuite_error_rule():
+            try:
+                status = self.hook.check_async_status(job_id)
+            except InvalidJobIdError as error:
+                raise AirflowFailException(
+                    f"NetSuite does not know job {job_id} (INVALID_JOB_ID from checkAsyncStatus): the id "
+                    "is wrong, or the job was purged (NetSuite keeps async jobs for 30 days)."
+                ) from error
         if not status.status.is_terminal:
             raise AirflowException(
                 f"NetSuite {status.describe()}: not finished, so no getAsyncResult call was spent on it. "
@@ -406,19 +401,18 @@ class GetAsyncResultOperator(BaseOperator):
             )
 
     def _page(self, job_id: str, page_index: int) -> AsyncResultPage:
-        try:
-            return self.hook.get_async_result(job_id, page_index)
-        except InvalidJobIdError as error:
-            seen = "page 1 was read moments ago" if page_index > 1 else "checkAsyncStatus found it just now"
-            raise AirflowFailException(
-                f"NetSuite answered {error.code} for page {page_index} of job {job_id}, which exists "
-                f"({seen}): its {MAX_RESULT_CALLS} getAsyncResult calls within 30 days are used up. "
-                "Read the results already written by an earlier run, or submit the job again."
-            ) from error
-        except NetSuiteError as error:
-            if error.transient:
-                raise
-            raise AirflowFailException(f"page {page_index} of job {job_id}: {error}") from error
+        with netsuite_error_rule(f"page {page_index} of job {job_id}"):
+            try:
+                return self.hook.get_async_result(job_id, page_index)
+            except InvalidJobIdError as error:
+                seen = (
+                    "page 1 was read moments ago" if page_index > 1 else "checkAsyncStatus found it just now"
+                )
+                raise AirflowFailException(
+                    f"NetSuite answered {error.code} for page {page_index} of job {job_id}, which exists "
+                    f"({seen}): its {MAX_RESULT_CALLS} getAsyncResult calls within 30 days are used up. "
+                    "Read the results already written by an earlier run, or submit the job again."
+                ) from error
 
     def _path(self, context: Context, job_id: str) -> ObjectStoragePath:
         if self.output_path:

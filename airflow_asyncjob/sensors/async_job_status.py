@@ -9,25 +9,27 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, SkipMixin
+from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
+from airflow_asyncjob.errors import netsuite_error_rule, task_exception
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
+from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import check_bounds
-from airflow_asyncjob.triggers.async_job_status import ERROR, TIMEOUT, AsyncJobStatusTrigger
-
-try:
-    from airflow.sdk.configuration import conf
-except ImportError:  # Airflow before 3.1
-    from airflow.configuration import conf
+from airflow_asyncjob.triggers.async_job_status import (
+    TIMEOUT,
+    AsyncJobStatusTrigger,
+    JobEvent,
+    retry_values,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 ON_FINISHED_WITH_ERRORS = ("fail", "succeed", "branch")
-TERMINAL_STATUSES = frozenset(status.value for status in AsyncStatus if status.is_terminal)
 #: Airflow's own deferral timeout trails the trigger's end time by this many seconds: a backstop
 #: that fails the task even when no triggerer runs.
 DEFERRAL_GRACE = 300.0
@@ -75,6 +77,8 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
         max_poll_interval: seconds; the longest wait between polls in deferrable mode (default
             300, or ``poke_interval`` if that is longer).
+        retry: how the hook (and in deferrable mode the trigger) retries a transient failure
+            within one poll (default: ``RetryPolicy()``, 5 attempts within 120 s).
         **kwargs: every BaseSensorOperator option: ``poke_interval`` (seconds), ``timeout``
             (seconds), ``mode`` (``"poke"`` or ``"reschedule"``), ``soft_fail``,
             ``exponential_backoff``, ``max_wait``.
@@ -94,18 +98,24 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         follow_task_ids_if_finished_with_errors: str | Sequence[str] | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         max_poll_interval: float | None = None,
+        retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.deferrable = deferrable
+        self.retry = retry
         self.max_poll_interval = (
             max(300.0, float(self.poke_interval)) if max_poll_interval is None else max_poll_interval
         )
         if deferrable:
             try:
-                check_bounds(float(self.poke_interval), self.max_poll_interval)
-            except NetSuiteError as error:
-                raise ValueError(f"task {self.task_id!r}: {error}") from None
+                check_bounds(
+                    float(self.poke_interval),
+                    self.max_poll_interval,
+                    names=("poke_interval", "max_poll_interval"),
+                )
+            except ConfigurationError as error:
+                raise ValueError(f"{type(self).__name__}(task_id={self.task_id!r}): {error}") from None
         if on_finished_with_errors not in ON_FINISHED_WITH_ERRORS:
             raise ValueError(
                 f"on_finished_with_errors={on_finished_with_errors!r} in task {self.task_id!r}: "
@@ -136,16 +146,12 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
 
     @cached_property
     def hook(self) -> SoapAsyncJobHook:
-        return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id)
+        return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, retry=self.retry)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One checkAsyncStatus call; see the class docstring for what each status does."""
-        try:
+        with netsuite_error_rule():
             status = self.hook.check_async_status(self.job_id)
-        except NetSuiteError as error:
-            if error.transient:
-                raise
-            raise AirflowFailException(str(error)) from error
         self.log.info("NetSuite async %s", status.describe())
         return self._decide(status)
 
@@ -202,39 +208,39 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 max_poll_interval=self.max_poll_interval,
                 end_time=time.time() + left,
                 timeout=self.hook.timeout,
+                retry=retry_values(self.retry) if self.retry is not None else None,
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=left + DEFERRAL_GRACE),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Decide on the trigger's event as ``poke`` decides on a status (see the class docstring)."""
-        kind = event.get("status") if isinstance(event, dict) else None
+        """Decide on the trigger's event as ``poke`` decides on a status (see the class docstring).
+
+        An error event ends the task by the same rule as ``poke`` (``airflow_asyncjob.errors``),
+        with the error rebuilt as the trigger saw it: its class, code, hint and transient flag.
+        """
         try:
-            if kind in TERMINAL_STATUSES:
-                status = AsyncJobStatus.from_dict(event["job"])  # type: ignore[index]
-                self.log.info("NetSuite async %s", status.describe())
-                done = self._decide(status)
-                return self._finish(context, done.xcom_value if isinstance(done, PokeReturnValue) else None)
-            if kind == TIMEOUT:
-                message = str(event["message"])  # type: ignore[index]
-                if event.get("job"):  # type: ignore[union-attr]
-                    message += f" Last seen: {AsyncJobStatus.from_dict(event['job']).describe()}."  # type: ignore[index]
-                if self.soft_fail:
-                    raise AirflowSkipException(message)
-                raise AirflowSensorTimeout(message)
-            if kind == ERROR:
-                message = str(event["message"])  # type: ignore[index]
-                if event.get("transient"):  # type: ignore[union-attr]
-                    raise NetSuiteError(message)  # not AirflowFailException: the task's retries apply
-                raise AirflowFailException(message)
-        except (KeyError, TypeError, ValueError) as error:
+            ended = JobEvent.from_payload(event)
+        except ValueError as error:
             raise AirflowFailException(
-                f"the trigger's event for job {self.job_id} is malformed ({error!r}): {excerpt(repr(event))}"
+                f"the trigger's event for job {self.job_id} is not one this sensor reads ({error}): "
+                f"{excerpt(repr(event))}"
             ) from None
-        raise AirflowFailException(
-            f"unrecognised trigger event for job {self.job_id}: {excerpt(repr(event))}"
-        )
+        if ended.error is not None:
+            raise task_exception(ended.error)
+        if ended.status == TIMEOUT:
+            message = str(ended.message)
+            if ended.job is not None:
+                message += f" Last seen: {ended.job.describe()}."
+            if self.soft_fail:
+                raise AirflowSkipException(message)
+            raise AirflowSensorTimeout(message)
+        if ended.job is None:  # from_payload gives every terminal event its job
+            raise AirflowFailException(f"the trigger's event for job {self.job_id} has no status.")
+        self.log.info("NetSuite async %s", ended.job.describe())
+        done = self._decide(ended.job)
+        return self._finish(context, done.xcom_value if isinstance(done, PokeReturnValue) else None)
 
     def _finish(self, context: Context, final: Any) -> Any:
         """Branch on the final status in branch mode; return the XCom value."""

@@ -3,24 +3,120 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
-from airflow_asyncjob.netsuite.models import AsyncJobStatus
-from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_poll_interval
+from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, ConfigurationError, NetSuiteError, excerpt
+from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
+from airflow_asyncjob.netsuite.polling import (
+    PollSample,
+    check_bounds,
+    failed_poll_interval,
+    next_poll_interval,
+)
 
 #: Event ``status`` values besides the terminal job statuses (finished, finishedWithErrors, failed).
 ERROR = "error"
 TIMEOUT = "timeout"
+TERMINAL_STATUSES = frozenset(status.value for status in AsyncStatus if status.is_terminal)
 #: Polls in a row that may fail transiently, each after the client's own retries, before the
 #: trigger gives up with a transient error event.
 MAX_FAILED_POLLS = 3
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    """The one event AsyncJobStatusTrigger yields, as the sensor's ``execute_complete`` reads it.
+
+    One of three kinds, by ``status``:
+
+    - a terminal job status (``finished``, ``finishedWithErrors``, ``failed``): ``job`` is the
+      final status;
+    - ``"error"`` (ERROR): ``error`` is the NetSuiteError that ended the wait, with its class,
+      code, hint and transient flag;
+    - ``"timeout"`` (TIMEOUT): ``message`` says the end time passed (and names the last error
+      if the last poll failed); ``job`` is the last status seen, or None.
+
+    Build one with ``ended``, ``failed`` or ``timed_out``; ``from_payload`` checks a payload.
+    """
+
+    status: str
+    job_id: str
+    job: AsyncJobStatus | None = None
+    error: NetSuiteError | None = None
+    message: str | None = None
+
+    @classmethod
+    def ended(cls, job: AsyncJobStatus) -> JobEvent:
+        """The event for a job that reached a terminal status."""
+        return cls(status=job.status.value, job_id=job.job_id, job=job)
+
+    @classmethod
+    def failed(cls, job_id: str, error: NetSuiteError) -> JobEvent:
+        """The event for an error that ended the wait."""
+        return cls(status=ERROR, job_id=job_id, error=error, message=str(error))
+
+    @classmethod
+    def timed_out(cls, job_id: str, message: str, last: AsyncJobStatus | None) -> JobEvent:
+        """The event for an end time that passed before the job ended."""
+        return cls(status=TIMEOUT, job_id=job_id, job=last, message=message)
+
+    def to_payload(self) -> dict[str, Any]:
+        """Plain JSON values for TriggerEvent; no secret (error messages never hold one).
+
+        - ``{"status": "finished" | "finishedWithErrors" | "failed", "job_id", "job": {...}}``,
+          where ``job`` is ``AsyncJobStatus.to_dict()``;
+        - ``{"status": "error", "job_id", "error_type", "message", "transient", "code",
+          "error": NetSuiteError.to_payload()}``: the flat keys say in brief what ``error``
+          holds in full;
+        - ``{"status": "timeout", "job_id", "message", "job": {...} or None}``.
+        """
+        payload: dict[str, Any] = {"status": self.status, "job_id": self.job_id}
+        if self.error is not None:
+            error = self.error.to_payload()
+            payload.update({key: error[key] for key in ("error_type", "message", "transient", "code")})
+            payload["error"] = error
+            return payload
+        if self.status == TIMEOUT:
+            payload["message"] = self.message
+        payload["job"] = self.job.to_dict() if self.job is not None else None
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: Any) -> JobEvent:
+        """The event ``to_payload`` gave (or an earlier version's error event, without ``error``).
+
+        Raises:
+            ValueError: not an event of this trigger, or one that lacks what its kind needs.
+        """
+        if not isinstance(payload, Mapping):
+            raise ValueError(f"the event is a {type(payload).__name__}, not a mapping")
+        status = payload.get("status")
+        try:
+            job_id = str(payload["job_id"])
+            if status in TERMINAL_STATUSES:
+                return cls.ended(AsyncJobStatus.from_dict(payload["job"]))
+            if status == TIMEOUT:
+                last = payload.get("job")
+                return cls.timed_out(
+                    job_id, str(payload["message"]), AsyncJobStatus.from_dict(last) if last else None
+                )
+            if status == ERROR:
+                error = payload.get("error") or {
+                    key: payload.get(key) for key in ("error_type", "message", "transient", "code")
+                }
+                return cls.failed(job_id, NetSuiteError.from_payload(error))
+        except (KeyError, TypeError, ValueError, NetSuiteError) as error:
+            raise ValueError(f"a {status!r} event that is malformed ({error!r})") from None
+        raise ValueError(f"unrecognised event status {excerpt(repr(status))}")
 
 
 class AsyncJobStatusTrigger(BaseTrigger):
@@ -40,15 +136,9 @@ class AsyncJobStatusTrigger(BaseTrigger):
     fail the task while its job runs on in NetSuite. Only MAX_FAILED_POLLS such polls in a row
     end the wait, with a transient error event.
 
-    The event payload, a dict:
-
-    - ``{"status": "finished" | "finishedWithErrors" | "failed", "job_id", "job": {...}}``, where
-      ``job`` is ``AsyncJobStatus.to_dict()``;
-    - ``{"status": "error", "job_id", "error_type", "message", "transient", "code"}``: a
-      permanent error, or a transient one on MAX_FAILED_POLLS polls in a row (the message
-      carries NetSuite's fault code and a hint, no secret);
-    - ``{"status": "timeout", "job_id", "message", "job"}``: ``end_time`` passed first; ``job`` is
-      the last status seen, or None; the message names the last error if the last poll failed.
+    The event is a JobEvent's payload (see ``JobEvent.to_payload``): the terminal status; an
+    error (permanent, or transient on MAX_FAILED_POLLS polls in a row) with its class, code,
+    hint and transient flag; or a timeout when ``end_time`` passes first.
 
     Args:
         job_id: NetSuite's job id.
@@ -57,9 +147,13 @@ class AsyncJobStatusTrigger(BaseTrigger):
         max_poll_interval: seconds; the longest wait between polls (>= poke_interval).
         end_time: Unix time in seconds after which it yields a timeout event, or None for never.
         timeout: seconds allowed for one HTTP request.
+        retry: the client's retry policy for transient failures as plain values, the fields of
+            ``RetryPolicy`` (``{"max_attempts": 5, "max_delay": 120.0, ...}``; any left out keep
+            their defaults), or None for the defaults. The sensor passes its own.
 
     Raises:
-        ConfigurationError: bounds that are not positive finite seconds, or in the wrong order.
+        ConfigurationError: bounds that are not positive finite seconds, or in the wrong order;
+            a retry policy with unknown fields or values out of range.
     """
 
     def __init__(
@@ -71,9 +165,10 @@ class AsyncJobStatusTrigger(BaseTrigger):
         max_poll_interval: float = 300.0,
         end_time: float | None = None,
         timeout: float = 60.0,
+        retry: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        check_bounds(poke_interval, max_poll_interval)
+        check_bounds(poke_interval, max_poll_interval, names=("poke_interval", "max_poll_interval"))
         if end_time is not None and not math.isfinite(end_time):
             raise ValueError(f"end_time must be a finite Unix time in seconds or None, got {end_time!r}.")
         self.job_id = job_id
@@ -82,6 +177,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
         self.max_poll_interval = float(max_poll_interval)
         self.end_time = end_time
         self.timeout = float(timeout)
+        self.retry = retry_values(retry_policy(retry)) if retry is not None else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and plain arguments (no secret: the connection is read again in ``run``)."""
@@ -94,20 +190,25 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 "max_poll_interval": self.max_poll_interval,
                 "end_time": self.end_time,
                 "timeout": self.timeout,
+                "retry": self.retry,
             },
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until a terminal status, an incurable error or ``end_time``; yield one event."""
-        hook = SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, timeout=self.timeout)
+        hook = SoapAsyncJobHook(
+            netsuite_conn_id=self.netsuite_conn_id,
+            timeout=self.timeout,
+            retry=retry_policy(self.retry) if self.retry is not None else None,
+        )
         try:
             async with hook.async_client() as client:
-                payload = await self._wait(client)
+                event = await self._wait(client)
         except NetSuiteError as error:  # the connection itself is unusable
-            payload = self._error(error)
-        yield TriggerEvent(payload)
+            event = JobEvent.failed(self.job_id, error)
+        yield TriggerEvent(event.to_payload())
 
-    async def _wait(self, client: Any) -> dict[str, Any]:
+    async def _wait(self, client: Any) -> JobEvent:
         clock = asyncio.get_running_loop().time
         previous: PollSample | None = None
         last: AsyncJobStatus | None = None
@@ -122,15 +223,19 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 if not isinstance(error, ConcurrencyLimitError):
                     failures += 1
                 if not error.transient or failures >= MAX_FAILED_POLLS:
-                    return self._error(error)
-                base = previous.interval if previous else self.poke_interval
-                interval = min(self.max_poll_interval, base * 2 ** min(max(failures, 1) - 1, 32))
+                    return JobEvent.failed(self.job_id, error)
+                interval = failed_poll_interval(
+                    failures=failures,
+                    previous_interval=previous.interval if previous else None,
+                    min_interval=self.poke_interval,
+                    max_interval=self.max_poll_interval,
+                )
                 self.log.warning("%s; polling again in %.1f s.", error, interval)
             else:
                 failure, failures = None, 0
                 self.log.info("NetSuite async %s", last.describe())
                 if last.status.is_terminal:
-                    return {"status": last.status.value, "job_id": last.job_id, "job": last.to_dict()}
+                    return JobEvent.ended(last)
                 now = clock()
                 interval = next_poll_interval(
                     now=now,
@@ -147,21 +252,28 @@ class AsyncJobStatusTrigger(BaseTrigger):
                     message = f"NetSuite job {self.job_id} had not ended when the sensor's timeout ran out."
                     if failure is not None:
                         message += f" The last poll failed: {failure}"
-                    return {
-                        "status": TIMEOUT,
-                        "job_id": self.job_id,
-                        "message": message,
-                        "job": last.to_dict() if last else None,
-                    }
+                    return JobEvent.timed_out(self.job_id, message, last)
                 interval = min(interval, left)
             await asyncio.sleep(interval)
 
-    def _error(self, error: NetSuiteError) -> dict[str, Any]:
-        return {
-            "status": ERROR,
-            "job_id": self.job_id,
-            "error_type": type(error).__name__,
-            "message": str(error),
-            "transient": error.transient,
-            "code": getattr(error, "code", None),
-        }
+
+def retry_policy(values: Mapping[str, Any]) -> RetryPolicy:
+    """The RetryPolicy for plain values (the fields of RetryPolicy).
+
+    Raises:
+        ConfigurationError: an unknown field, or a value RetryPolicy refuses.
+    """
+    if not isinstance(values, Mapping):
+        raise ConfigurationError(f"retry must be a dict of RetryPolicy fields or None, not {values!r}.")
+    known = {field.name for field in dataclasses.fields(RetryPolicy)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"retry has unknown field(s) {', '.join(map(str, unknown))}: use {', '.join(sorted(known))}."
+        )
+    return RetryPolicy(**values)
+
+
+def retry_values(policy: RetryPolicy) -> dict[str, Any]:
+    """A RetryPolicy as plain values for a trigger's kwargs (inverse of ``retry_policy``)."""
+    return dataclasses.asdict(policy)

@@ -13,6 +13,7 @@ answers. Expected ``outcome``:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -20,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite import client as client_module
 from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import EXCERPT_LENGTH, NetSuiteError
 from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS, AsyncJobStatusTrigger
@@ -78,7 +78,6 @@ def case(request, server, monkeypatch):
         },
     }
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
-    monkeypatch.setattr(client_module, "RetryPolicy", lambda: RETRY)  # the trigger's default policy
     return expected
 
 
@@ -120,7 +119,13 @@ def test_hook(case, server):
 
 @pytest.mark.parametrize("case", NAMES, indirect=True)
 async def test_trigger(case, server):
-    trigger = AsyncJobStatusTrigger(job_id=JOB_ID, poke_interval=0.05, max_poll_interval=0.1, timeout=TIMEOUT)
+    trigger = AsyncJobStatusTrigger(
+        job_id=JOB_ID,
+        poke_interval=0.05,
+        max_poll_interval=0.1,
+        timeout=TIMEOUT,
+        retry=dataclasses.asdict(RETRY),
+    )
     events = [event.payload async for event in trigger.run()]
     assert len(events) == 1
     event = events[0]

@@ -6,10 +6,13 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 
+from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.operators.async_job import AsyncJobSubmitOperator, GetAsyncResultOperator
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 
 DAGS = {}
+QUICK_RETRY = RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=0.02)
+"""The hook retries fast in the submit DAGs (the read_results DAG keeps the default policy)."""
 
 
 def _register(dag: DAG) -> None:
@@ -40,6 +43,7 @@ with DAG(
         operation="asyncUpsertList",
         records="{{ params.records }}",
         record_type="customer",
+        retry=QUICK_RETRY,
     )
     wait = AsyncJobStatusSensor(
         task_id="wait",
@@ -49,11 +53,13 @@ with DAG(
         follow_task_ids_if_finished_with_errors="results",
         poke_interval=0.2,
         timeout=120,
+        retry=QUICK_RETRY,
     )
     results = GetAsyncResultOperator(
         task_id="results",
         job_id="{{ ti.xcom_pull(task_ids='submit') }}",
         output_path="{{ params.output_path }}",
+        retry=QUICK_RETRY,
     )
 
     @task
@@ -81,6 +87,7 @@ with DAG(
         operation="asyncAddList",
         records="{{ params.records }}",
         record_type="customer",
+        retry=QUICK_RETRY,
         retries=1,
         retry_delay=timedelta(seconds=0),
     )
@@ -99,6 +106,7 @@ with DAG(
         operation="asyncUpsertList",
         records="{{ params.records }}",
         record_type="customer",
+        retry=QUICK_RETRY,
         split_over_limit=True,
         retries=1,
         retry_delay=timedelta(seconds=0),
@@ -118,6 +126,7 @@ with DAG(
         operation="asyncUpsertList",
         records="{{ params.records }}",
         record_type="customer",
+        retry=QUICK_RETRY,
         retries=2,
     )
 _register(dag)
@@ -130,9 +139,14 @@ with DAG(
     params={"records_path": Param("", type="string"), "search": Param({}, type="object")},
     render_template_as_native_obj=True,
 ) as dag:
-    AsyncJobSubmitOperator(task_id="search", operation="asyncSearch", search_record="{{ params.search }}")
     AsyncJobSubmitOperator(
-        task_id="delete", operation="asyncDeleteList", records_path="{{ params.records_path }}"
+        task_id="search", operation="asyncSearch", search_record="{{ params.search }}", retry=QUICK_RETRY
+    )
+    AsyncJobSubmitOperator(
+        task_id="delete",
+        operation="asyncDeleteList",
+        records_path="{{ params.records_path }}",
+        retry=QUICK_RETRY,
     )
 _register(dag)
 

@@ -7,7 +7,12 @@ import math
 import pytest
 
 from airflow_asyncjob.netsuite.faults import ConfigurationError
-from airflow_asyncjob.netsuite.polling import PollSample, next_poll_interval
+from airflow_asyncjob.netsuite.polling import (
+    PollSample,
+    check_bounds,
+    failed_poll_interval,
+    next_poll_interval,
+)
 
 BOUNDS = {"min_interval": 5.0, "max_interval": 300.0}
 
@@ -68,3 +73,38 @@ def test_bad_bounds_are_a_configuration_error(low, high):
 def test_never_nan():
     previous = PollSample(at=100.0, percent_completed=5.0, interval=5.0)  # same instant
     assert not math.isnan(interval(percent=6.0, previous=previous, now=100.0))
+
+
+def after_failures(failures, previous_interval=None, **bounds):
+    return failed_poll_interval(failures=failures, previous_interval=previous_interval, **(bounds or BOUNDS))
+
+
+def test_after_failed_polls_the_wait_doubles_from_the_last_one():
+    assert [after_failures(n, previous_interval=20.0) for n in (1, 2, 3, 4)] == [20.0, 40.0, 80.0, 160.0]
+
+
+def test_before_any_answer_a_failed_poll_waits_the_shortest_wait():
+    assert [after_failures(n) for n in (0, 1, 2)] == [5.0, 5.0, 10.0]
+
+
+def test_after_many_failed_polls_the_wait_stays_at_the_longest():
+    assert after_failures(10_000, previous_interval=20.0) == 300.0
+
+
+def test_after_failed_polls_bad_bounds_are_a_configuration_error():
+    with pytest.raises(ConfigurationError, match=r"max_interval=1.0 must be >= min_interval \(5.0\)"):
+        after_failures(1, min_interval=5.0, max_interval=1.0)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "message"),
+    [
+        (0, 10, "poke_interval=0 must be > 0 seconds"),
+        (float("nan"), 10, "poke_interval=nan must be a finite number of seconds"),
+        (5, True, "max_poll_interval=True must be a finite number of seconds"),
+        (10, 5, r"max_poll_interval=5 must be >= poke_interval \(10\)"),
+    ],
+)
+def test_a_bad_bound_is_named_as_the_caller_names_it(low, high, message):
+    with pytest.raises(ConfigurationError, match=message):
+        check_bounds(low, high, names=("poke_interval", "max_poll_interval"))

@@ -87,7 +87,7 @@ def invalid_bounds(draw) -> tuple[object, object]:
 @given(invalid_bounds())
 def test_invalid_bounds_raise_configuration_error(bounds):
     low, high = bounds
-    with pytest.raises(ConfigurationError, match="poke_interval|max_poll_interval"):
+    with pytest.raises(ConfigurationError, match="min_interval|max_interval"):
         check_bounds(low, high)  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError):
         next_poll_interval(

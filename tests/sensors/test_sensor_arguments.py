@@ -38,6 +38,22 @@ def test_follow_ids_of_the_wrong_type_are_named():
         )
 
 
+@pytest.mark.parametrize(
+    ("bounds", "message"),
+    [
+        (
+            {"poke_interval": 5, "max_poll_interval": 1.0},
+            r"max_poll_interval=1.0 must be >= poke_interval \(5.0\)",
+        ),
+        ({"poke_interval": 0}, "poke_interval=0.0 must be > 0 seconds"),
+        ({"poke_interval": 5, "max_poll_interval": float("inf")}, "max_poll_interval=inf must be a finite"),
+    ],
+)
+def test_deferrable_poll_bounds_name_the_argument_that_is_wrong(bounds, message):
+    with pytest.raises(ValueError, match=rf"^AsyncJobStatusSensor\(task_id='wait'\): {message}"):
+        sensor(deferrable=True, **bounds)
+
+
 def test_branch_to_a_task_that_is_not_downstream_fails_before_polling():
     with DAG("d", schedule=None):
         wait = sensor(

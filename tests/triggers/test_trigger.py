@@ -109,6 +109,7 @@ def test_serialize_round_trips_through_airflow_and_holds_no_secret(emulator, mon
         "max_poll_interval",
         "end_time",
         "timeout",
+        "retry",
     }
 
 
@@ -164,17 +165,15 @@ async def test_concurrency_faults_step_the_limit_down_and_back_up_and_fail_nothi
     assert limits[-1] == 4  # ... and recovered to the ceiling
 
 
-async def test_a_long_busy_spell_never_ends_the_trigger(emulator, monkeypatch):
+async def test_a_long_busy_spell_never_ends_the_trigger(emulator):
     """More failed polls in a row than any other transient failure is allowed, all concurrency faults."""
-    from airflow_asyncjob.netsuite import client as client_module
-    from airflow_asyncjob.netsuite.client import RetryPolicy
     from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS
 
-    impatient = RetryPolicy(max_attempts=2, max_delay=0.05, initial_wait=0.01, max_wait=0.02)
-    monkeypatch.setattr(client_module, "RetryPolicy", lambda: impatient)
+    impatient = {"max_attempts": 2, "max_delay": 0.05, "initial_wait": 0.01, "max_wait": 0.02}
     job_id = job(emulator)
     emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=40)
-    events = await events_of(AsyncJobStatusTrigger(job_id=job_id, **FAST))
+    events = await events_of(AsyncJobStatusTrigger(job_id=job_id, retry=impatient, **FAST))
     assert [e["status"] for e in events] == ["finished"]
     # each failed poll gave up after max_delay: many more failed polls than MAX_FAILED_POLLS
-    assert emulator.stats()["requests"]["checkAsyncStatus"] > 40 > MAX_FAILED_POLLS * impatient.max_attempts
+    polls = emulator.stats()["requests"]["checkAsyncStatus"]
+    assert polls > 40 > MAX_FAILED_POLLS * impatient["max_attempts"]
