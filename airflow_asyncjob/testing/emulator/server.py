@@ -39,7 +39,15 @@ from airflow_asyncjob.testing.emulator.service import Service, check_latency
 
 HOST = "127.0.0.1"
 DEFAULT_ACCOUNT_ID = "1234567_SB1"
-DEFAULT_CREDENTIALS = {"consumer_key": "ck", "consumer_secret": "cs", "token_id": "tk", "token_secret": "ts"}
+DEFAULT_CREDENTIALS = {
+    "consumer_key": "62da13dbb869ad327c793806ac7dfc634baf12d8164387a301fb0081775f3d6d",
+    "consumer_secret": "cc1cfb82914e49ac18b81d4a0717c16636fd3f02e0317bc34377e8cb250aea03",
+    "token_id": "57ed686954de05eb71b362b15031479bdab2ef6d3ff0a5d92c05fec09ebd9cf3",
+    "token_secret": "4fbb6222b2b54d5f8aa349deb95c3848d0a0ce5a6c870ad1372e7c06358fff94",
+}
+"""The TBA credentials accepted when neither the arguments nor the scenario give them: 64 hex
+digits each, the shape of NetSuite's own (an integration record's consumer key and secret, an
+access token's id and secret), and long enough for Airflow's secrets masker to mask them."""
 DEFAULT_CONCURRENCY_LIMIT = 5
 """The smallest service tier's limit (developer accounts, base tiers without SuiteCloud Plus)."""
 
@@ -67,7 +75,7 @@ class Emulator:
         scenario: a Scenario, its JSON dict, or a path to a scenario file.
         account_id: the account it serves; None takes the scenario's, else ``1234567_SB1``.
         consumer_key, consumer_secret, token_id, token_secret: the TBA credentials accepted;
-            None: the scenario's, else DEFAULT_CREDENTIALS'.
+            None: the scenario's, else DEFAULT_CREDENTIALS' (64 hex digits each).
         concurrency_limit: in-flight SOAP requests allowed (None: scenario's, else 5).
         endpoint_version: the version used by ``service_url`` and ``airflow_connection``; the
             server answers every version.
