@@ -21,13 +21,12 @@ from airflow.sdk import DAG, Param, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+from airflow_asyncjob.netsuite.models import MAX_ASYNC_RESULT_CALLS
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 
 log = logging.getLogger("airflow.task")
 
 EXAMPLE_SEARCH_JOB_ID = "ASYNCWEBSERVICES_1234567_SB1_112920261015490000000004_d4e5f6a7"
-MAX_RESULT_CALLS = 20
-"""getAsyncResult calls NetSuite allows per job within 30 days (SOAP Web Services Governance)."""
 
 with DAG(
     dag_id="example_netsuite_search_reschedule",
@@ -60,9 +59,9 @@ with DAG(
         job_id = final_status["job_id"]
         first = hook.get_async_result(job_id, 1)
         total_pages = first.total_pages or 1
-        if total_pages > MAX_RESULT_CALLS:
+        if total_pages > MAX_ASYNC_RESULT_CALLS:
             raise AirflowFailException(
-                f"search job {job_id} has {total_pages} pages but NetSuite allows {MAX_RESULT_CALLS} "
+                f"search job {job_id} has {total_pages} pages but NetSuite allows {MAX_ASYNC_RESULT_CALLS} "
                 "getAsyncResult calls per job: run the search again with a larger pageSize (up to 2000)."
             )
         pages = [first] + [hook.get_async_result(job_id, index) for index in range(2, total_pages + 1)]

@@ -16,6 +16,9 @@ from airflow_asyncjob.netsuite.faults import ConfigurationError
 DEFAULT_ENDPOINT_VERSION = "2025_2"
 """The last SOAP endpoint NetSuite ships (2025.2); from 2027.1 it is the only one served."""
 
+SOAP_ENVELOPE_NAMESPACE = "http://schemas.xmlsoap.org/soap/envelope/"
+"""SOAP 1.1's envelope namespace (``soapenv:``), the one every NetSuite endpoint version uses."""
+
 _ENDPOINT_VERSION = re.compile(r"^(20\d\d)_([12])$")
 # ASCII only: a bare \d also matches other scripts' digits ("١٢٣"), which no host name carries.
 _ACCOUNT_ID = re.compile(r"^[A-Za-z]*[0-9]+(?:_[A-Za-z]+[0-9]*)?$")

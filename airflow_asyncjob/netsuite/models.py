@@ -56,6 +56,10 @@ class AsyncStatus(str, Enum):
 
 _TERMINAL = frozenset({AsyncStatus.FINISHED, AsyncStatus.FINISHED_WITH_ERRORS, AsyncStatus.FAILED})
 
+MAX_ASYNC_RESULT_CALLS = 20
+"""getAsyncResult calls NetSuite answers per job (within the 30 days it keeps the job); later calls
+get INVALID_JOB_ID (Help Center "SOAP Web Services Governance Overview", "getAsyncResult")."""
+
 
 @dataclass(frozen=True)
 class AsyncJobStatus:

@@ -20,6 +20,7 @@ import zeep.exceptions
 import zeep.transports
 from lxml import etree
 
+from airflow_asyncjob.netsuite.endpoints import SOAP_ENVELOPE_NAMESPACE as SOAP_ENV
 from airflow_asyncjob.netsuite.endpoints import version_of_namespace
 from airflow_asyncjob.netsuite.faults import (
     NetSuiteError,
@@ -30,8 +31,6 @@ from airflow_asyncjob.netsuite.faults import (
 )
 
 log = logging.getLogger(__name__)
-
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 
 # Answers are checked with a strict parser before zeep sees them: zeep's own parser runs in

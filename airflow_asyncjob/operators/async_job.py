@@ -25,14 +25,13 @@ from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
 from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import InvalidJobIdError
-from airflow_asyncjob.netsuite.models import AsyncResultPage
+from airflow_asyncjob.netsuite.models import MAX_ASYNC_RESULT_CALLS, AsyncResultPage
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-MAX_RESULT_CALLS = 20
-"""getAsyncResult calls NetSuite allows per job within 30 days (Governance Overview)."""
+MAX_RESULT_CALLS = MAX_ASYNC_RESULT_CALLS
 LEDGER_PREFIX = "netsuite_async_submit"
 """Prefix of the Airflow Variables in which submits record the job ids of their try chain."""
 

@@ -22,12 +22,20 @@ From a shell: ``python -m airflow_asyncjob.testing.emulator --port 8765`` (``--h
 prints its base URL on the first line. The shipped example scenario's job ids are in
 ``EXAMPLE_JOB_IDS``; the scenario format is described in ``scenario``.
 
-Layout (moto's split): ``jobs`` holds the state and never sees HTTP or XML; ``soap`` parses and
-builds SOAP and keeps no state; ``server`` is the Starlette/uvicorn layer; ``exceptions`` holds
-the faults.
+Layout (moto's split of a service), one job per module:
+
+- ``jobs``: the account's state (jobs, timelines, result pages); never sees HTTP or XML.
+- ``auth``: the tokenPassport check and the nonces seen.
+- ``injections``: ``Injection`` (a misbehaviour) and the queue that hands them out.
+- ``service``: in-flight requests (the concurrency limit), stats and the request log.
+- ``soap``: parses and builds SOAP; keeps no state. ``exceptions``: the faults.
+- ``responses``: one function per SOAP action. ``routes``: the HTTP paths and the admin API.
+- ``asgi``: the layers around the app (dropping a connection, the server's Date).
+- ``server``: ``Emulator``, its lifecycle (start, stop, run, reset). ``__main__``: the CLI.
 """
 
 from airflow_asyncjob.testing.emulator.exceptions import ClientFault, EmulatedFault
+from airflow_asyncjob.testing.emulator.injections import Injection
 from airflow_asyncjob.testing.emulator.jobs import (
     JobFailure,
     JobSpec,
@@ -43,7 +51,6 @@ from airflow_asyncjob.testing.emulator.server import (
     DEFAULT_CONCURRENCY_LIMIT,
     DEFAULT_CREDENTIALS,
     Emulator,
-    Injection,
 )
 
 __all__ = [

@@ -1,21 +1,18 @@
-"""The state of the emulated account: async jobs, their timelines and per-record results,
-getAsyncResult call counts, and the tokenPassport nonces seen. No HTTP, no XML (the backend in
-moto's split); faults are raised as ``EmulatedFault`` for the protocol layer to render.
+"""The state of the emulated account: async jobs, their timelines and per-record results, and
+getAsyncResult call counts. No HTTP, no XML (the backend in moto's split); faults are raised as
+``EmulatedFault`` for the protocol layer to render. The tokenPassport check is in ``auth``.
 
 Sources: Help Center "Asynchronous Request Processing", "checkAsyncStatus", "getAsyncResult",
-"SOAP Web Services Governance Overview" (record limits, 20 getAsyncResult calls per job) and
-"Token-based Authentication and Web Services"; schema types ``platformCore:AsyncStatusResult``,
-``platformMsgs:WriteResponse`` / ``ReadResponse`` and ``platformCore:SearchResult``.
+"SOAP Web Services Governance Overview" (record limits, 20 getAsyncResult calls per job);
+schema types ``platformCore:AsyncStatusResult``, ``platformMsgs:WriteResponse`` / ``ReadResponse``
+and ``platformCore:SearchResult``.
 
 Time is read from an injectable ``clock`` (Unix seconds, float) so tests can step it.
 """
 
 from __future__ import annotations
 
-import heapq
-import hmac
 import math
-import re
 import secrets
 import threading
 import time
@@ -24,9 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 
 from airflow_asyncjob.netsuite import records
-from airflow_asyncjob.netsuite.auth import SIGNATURE_ALGORITHM, TokenCredentials, compute_signature
 from airflow_asyncjob.netsuite.endpoints import AccountId, normalize_account_id
-from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
+from airflow_asyncjob.netsuite.models import MAX_ASYNC_RESULT_CALLS, AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.testing.emulator import exceptions
 
 Clock = Callable[[], float]
@@ -46,16 +42,7 @@ RECORD_LIMITS = records.RECORD_LIMITS
 """Records per async request (Governance Overview); more get MAX_RCRDS_EXCEEDED."""
 
 ASSIGNS_INTERNAL_IDS = frozenset({"asyncAddList", "asyncUpsertList"})
-MAX_RESULT_CALLS = 20
 DEFAULT_PAGE_SIZE = 1000
-TIMESTAMP_TOLERANCE = 300.0
-"""Seconds a tokenPassport timestamp may differ from the server's clock."""
-NONCE_MARGIN = 60.0
-"""Seconds a nonce is kept beyond the last moment its timestamp could still be accepted."""
-_NONCE = re.compile(r"^[A-Za-z0-9]{6,64}$")
-# Unix seconds as a client writes them: ASCII digits, no leading zero. int() alone would also take
-# "00" or other scripts' digits ("١٧"), accepting a timestamp other than the one signed.
-_TIMESTAMP = re.compile(r"^(0|[1-9][0-9]*)\Z")
 
 
 @dataclass(frozen=True)
@@ -382,7 +369,7 @@ class JobStore:
     def get_result(self, job_id: str, page_index: int) -> ResultPage:
         """getAsyncResult: one page of a terminal job's results.
 
-        Every call counts towards the job's 20; the 21st and later answer INVALID_JOB_ID, as
+        Every call counts towards the job's MAX_ASYNC_RESULT_CALLS (20); later ones answer INVALID_JOB_ID, as
         NetSuite does (Governance Overview).
 
         Raises:
@@ -392,7 +379,7 @@ class JobStore:
         with self._lock:
             job = self._job(job_id)
             job.result_calls += 1
-            if job.result_calls > MAX_RESULT_CALLS:
+            if job.result_calls > MAX_ASYNC_RESULT_CALLS:
                 raise exceptions.invalid_job_id(job_id)
             status = self._status(job).status
             if not status.is_terminal:
@@ -456,94 +443,3 @@ class JobStore:
                 round(timeline.processing_seconds - elapsed, 3),
             )
         return AsyncJobStatus(job_id, job.spec.final_status, 100.0, 0.0)
-
-
-@dataclass(frozen=True)
-class TokenPassport:
-    """The values of a request's ``platformMsgs:tokenPassport`` header, as sent (strings;
-    ``""`` for a missing element)."""
-
-    account: str
-    consumer_key: str
-    token: str
-    nonce: str
-    timestamp: str
-    signature: str
-    algorithm: str
-
-
-class NonceStore:
-    """The nonces of accepted passports, each kept while its timestamp could still pass the
-    time check (plus NONCE_MARGIN), so memory stays bounded by the request rate."""
-
-    def __init__(self) -> None:
-        self._expiry: dict[str, float] = {}
-        self._heap: list[tuple[float, str]] = []
-
-    def add(self, nonce: str, timestamp: int, now: float) -> bool:
-        """Record ``nonce``; False when it was already used."""
-        while self._heap and self._heap[0][0] < now:
-            _, old = heapq.heappop(self._heap)
-            self._expiry.pop(old, None)
-        if nonce in self._expiry:
-            return False
-        expiry = timestamp + TIMESTAMP_TOLERANCE + NONCE_MARGIN
-        self._expiry[nonce] = expiry
-        heapq.heappush(self._heap, (expiry, nonce))
-        return True
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-
-class TokenPassportChecker:
-    """Checks tokenPassports against the emulated account's TBA credentials. Thread-safe.
-
-    A passport passes when: ``account`` is the account id in its passport form, consumerKey
-    and token match, the algorithm is HMAC-SHA256, the signature is ``compute_signature`` of the
-    values with the secrets, the timestamp (decimal ASCII digits, no leading zero) is within
-    TIMESTAMP_TOLERANCE seconds of the clock, and the nonce (6..64 alphanumerics) was not used
-    before.
-    """
-
-    def __init__(self, credentials: TokenCredentials, clock: Clock = time.time) -> None:
-        self.credentials = credentials
-        self.clock = clock
-        self._lock = threading.Lock()
-        self.reset()
-
-    def reset(self) -> None:
-        with self._lock:
-            self.nonces = NonceStore()
-
-    def check(self, passport: TokenPassport | None) -> None:
-        """Raises EmulatedFault InvalidCredentialsFault USER_ERROR "Invalid login attempt." on any failure."""
-        creds = self.credentials
-        if (
-            passport is None
-            or passport.account != creds.account.passport
-            or passport.consumer_key != creds.consumer_key
-            or passport.token != creds.token_id
-            or passport.algorithm != SIGNATURE_ALGORITHM
-            or not _NONCE.match(passport.nonce)
-            or not _TIMESTAMP.match(passport.timestamp)
-        ):
-            raise exceptions.invalid_login()
-        timestamp = int(passport.timestamp)
-        expected = compute_signature(
-            account=passport.account,
-            consumer_key=passport.consumer_key,
-            token_id=passport.token,
-            nonce=passport.nonce,
-            timestamp=timestamp,
-            consumer_secret=creds.consumer_secret,
-            token_secret=creds.token_secret,
-        )
-        if not hmac.compare_digest(expected.encode(), passport.signature.encode()):
-            raise exceptions.invalid_login()
-        now = self.clock()
-        if abs(now - timestamp) > TIMESTAMP_TOLERANCE:
-            raise exceptions.invalid_login()
-        with self._lock:
-            if not self.nonces.add(passport.nonce, timestamp, now):
-                raise exceptions.invalid_login()

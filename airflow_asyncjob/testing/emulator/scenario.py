@@ -5,7 +5,8 @@ pass silently). ``description`` is allowed anywhere for notes.
 
     {
       "account_id": "1234567_SB1",
-      "consumer_key": "ck", "consumer_secret": "cs", "token_id": "tk", "token_secret": "ts",
+      "consumer_key": "<64 hex digits>", "consumer_secret": "<64 hex digits>",
+      "token_id": "<64 hex digits>", "token_secret": "<64 hex digits>",
       "concurrency_limit": 5,
       "submit_defaults": {"pending_seconds": 0.5, "processing_seconds": 2.0, "retry_seconds": 0,
                           "page_size": 1000, "search_total_records": 0},

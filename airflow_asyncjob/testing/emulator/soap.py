@@ -16,9 +16,11 @@ from datetime import datetime, timezone
 
 from lxml import etree
 
+from airflow_asyncjob.netsuite.endpoints import SOAP_ENVELOPE_NAMESPACE as SOAP_ENV
 from airflow_asyncjob.netsuite.endpoints import Namespaces, namespaces, version_of_namespace
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
 from airflow_asyncjob.netsuite.schema import compact_wsdl
+from airflow_asyncjob.testing.emulator.auth import TokenPassport
 from airflow_asyncjob.testing.emulator.exceptions import ClientFault, EmulatedFault, ambiguous_authentication
 from airflow_asyncjob.testing.emulator.jobs import (
     RESULT_TYPES,
@@ -26,10 +28,8 @@ from airflow_asyncjob.testing.emulator.jobs import (
     RecordRef,
     RecordResult,
     ResultPage,
-    TokenPassport,
 )
 
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 XSD = "http://www.w3.org/2001/XMLSchema"
 AXIS = "http://xml.apache.org/axis/"

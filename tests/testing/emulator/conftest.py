@@ -13,18 +13,12 @@ import pytest
 from lxml import etree
 
 from airflow_asyncjob.netsuite.auth import compute_signature, new_nonce
+from airflow_asyncjob.netsuite.endpoints import SOAP_ENVELOPE_NAMESPACE as SOAP_ENV
 from airflow_asyncjob.netsuite.endpoints import Namespaces, namespaces
-from airflow_asyncjob.testing.emulator import Emulator
+from airflow_asyncjob.testing.emulator import DEFAULT_CREDENTIALS, Emulator
 
-SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-CREDENTIALS = {
-    "account": "1234567_SB1",
-    "consumer_key": "ck",
-    "token_id": "tk",
-    "consumer_secret": "cs",
-    "token_secret": "ts",
-}
+CREDENTIALS = {"account": "1234567_SB1", **DEFAULT_CREDENTIALS}
 
 Builder = Callable[[etree._Element, Namespaces], None]
 

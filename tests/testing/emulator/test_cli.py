@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 from lxml import etree
 
+from airflow_asyncjob.testing.emulator import DEFAULT_CREDENTIALS
+
 from .conftest import soap_envelope
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -38,7 +40,8 @@ def test_cli_prints_its_url_first_and_serves_until_terminated() -> None:
     banner = process.stdout.read()
     process.stdout.close()
     assert process.returncode == 0
-    assert '"conn_type":"netsuite_soap"' in banner and "consumer key: ck" in banner
+    assert '"conn_type":"netsuite_soap"' in banner
+    assert f"consumer key: {DEFAULT_CREDENTIALS['consumer_key']}" in banner
 
 
 def test_cli_refuses_a_bad_scenario(tmp_path: Path) -> None:

@@ -12,7 +12,14 @@ import requests
 from lxml import etree
 
 from airflow_asyncjob.netsuite.endpoints import namespaces
-from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS, Emulator, JobSpec, Scenario, Timeline
+from airflow_asyncjob.testing.emulator import (
+    DEFAULT_CREDENTIALS,
+    EXAMPLE_JOB_IDS,
+    Emulator,
+    JobSpec,
+    Scenario,
+    Timeline,
+)
 
 from .conftest import SoapClient, body_child, fault_of, job_fields, records, soap_envelope
 
@@ -251,10 +258,7 @@ def test_airflow_connection_points_at_the_emulator(emulator: Emulator) -> None:
         "host": emulator.base_url,
         "extra": {
             "account_id": "1234567_SB1",
-            "consumer_key": "ck",
-            "consumer_secret": "cs",
-            "token_id": "tk",
-            "token_secret": "ts",
+            **DEFAULT_CREDENTIALS,
             "endpoint_version": "2025_2",
         },
     }
