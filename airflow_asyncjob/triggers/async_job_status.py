@@ -11,6 +11,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+from airflow_asyncjob.netsuite.async_client import AsyncNetSuiteClient
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
 from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_poll_interval
@@ -101,13 +102,13 @@ class AsyncJobStatusTrigger(BaseTrigger):
         """Poll until a terminal status, an incurable error or ``end_time``; yield one event."""
         hook = SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, timeout=self.timeout)
         try:
-            async with hook.async_client() as client:
+            async with hook.get_async_conn() as client:
                 payload = await self._wait(client)
         except NetSuiteError as error:  # the connection itself is unusable
             payload = self._error(error)
         yield TriggerEvent(payload)
 
-    async def _wait(self, client: Any) -> dict[str, Any]:
+    async def _wait(self, client: AsyncNetSuiteClient) -> dict[str, Any]:
         clock = asyncio.get_running_loop().time
         previous: PollSample | None = None
         last: AsyncJobStatus | None = None

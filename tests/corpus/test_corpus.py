@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite import client as client_module
-from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite import retry as retry_module
 from airflow_asyncjob.netsuite.faults import EXCERPT_LENGTH, NetSuiteError
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS, AsyncJobStatusTrigger
 
 from .raw_server import JOB_ID, Delivery, RawServer
@@ -78,7 +78,7 @@ def case(request, server, monkeypatch):
         },
     }
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
-    monkeypatch.setattr(client_module, "RetryPolicy", lambda: RETRY)  # the trigger's default policy
+    monkeypatch.setattr(retry_module, "RetryPolicy", lambda: RETRY)  # the trigger's default policy
     return expected
 
 

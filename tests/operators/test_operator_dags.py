@@ -12,8 +12,8 @@ from pathlib import Path
 import operator_dags  # noqa: E402
 import pytest
 
-from airflow_asyncjob.netsuite import client as client_module
-from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite import retry as retry_module
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS, JobSpec, RecordResult, Timeline
 from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
 
@@ -31,7 +31,7 @@ def quick(emulator, monkeypatch):
     """Submitted jobs end in about half a second; the hook retries fast."""
     monkeypatch.setattr(emulator.jobs, "submit_defaults", SubmitDefaults(timeline=Timeline(0.1, 0.3)))
     fast = functools.partial(RetryPolicy, max_attempts=3, initial_wait=0.01, max_wait=0.02)
-    monkeypatch.setattr(client_module, "RetryPolicy", fast)
+    monkeypatch.setattr(retry_module, "RetryPolicy", fast)
     return emulator
 
 

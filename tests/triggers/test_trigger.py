@@ -10,7 +10,7 @@ import time
 import pytest
 from airflow.sdk.serde import deserialize, serialize
 
-from airflow_asyncjob.netsuite.client import open_channels
+from airflow_asyncjob.netsuite.channels import open_channels
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 
 FAST = {"poke_interval": 0.05, "max_poll_interval": 0.2}
@@ -166,12 +166,12 @@ async def test_concurrency_faults_step_the_limit_down_and_back_up_and_fail_nothi
 
 async def test_a_long_busy_spell_never_ends_the_trigger(emulator, monkeypatch):
     """More failed polls in a row than any other transient failure is allowed, all concurrency faults."""
-    from airflow_asyncjob.netsuite import client as client_module
-    from airflow_asyncjob.netsuite.client import RetryPolicy
+    from airflow_asyncjob.netsuite import retry as retry_module
+    from airflow_asyncjob.netsuite.retry import RetryPolicy
     from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS
 
     impatient = RetryPolicy(max_attempts=2, max_delay=0.05, initial_wait=0.01, max_wait=0.02)
-    monkeypatch.setattr(client_module, "RetryPolicy", lambda: impatient)
+    monkeypatch.setattr(retry_module, "RetryPolicy", lambda: impatient)
     job_id = job(emulator)
     emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=40)
     events = await events_of(AsyncJobStatusTrigger(job_id=job_id, **FAST))

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from airflow_asyncjob.netsuite import client as client_module
+from airflow_asyncjob.netsuite import retry as retry_module
 from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS, AsyncJobStatusTrigger
 
 from .test_trigger import FAST, events_of, job
@@ -15,8 +15,8 @@ from .test_trigger import FAST, events_of, job
 @pytest.fixture
 def two_quick_attempts(monkeypatch):
     """The trigger's client gives up after two attempts 10 ms apart (default: 5 over seconds)."""
-    quick = client_module.RetryPolicy(max_attempts=2, max_delay=5.0, initial_wait=0.01, max_wait=0.01)
-    monkeypatch.setattr(client_module, "RetryPolicy", lambda: quick)
+    quick = retry_module.RetryPolicy(max_attempts=2, max_delay=5.0, initial_wait=0.01, max_wait=0.01)
+    monkeypatch.setattr(retry_module, "RetryPolicy", lambda: quick)
 
 
 @pytest.mark.parametrize(
