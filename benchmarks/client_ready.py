@@ -4,7 +4,7 @@ cached and the RSS is this client's alone.
 
     python benchmarks/client_ready.py ours|zeep --out RESULT.json
 
-ours: the service proxy NetSuiteClient uses (``client.zeep_service``: our compact schema for
+ours: the service proxy NetSuiteClient uses (``process_state.zeep_service``: our compact schema for
 2023_2, parsed once per process). zeep: ``zeep.Client`` on NetSuite's full 2023_2 WSDL
 (../shared/netsuite-wsdl/2023_2, 46 XSDs) and ``create_service`` on its NetSuiteBinding.
 Libraries are imported before the clock starts; their import time is reported apart.
@@ -28,7 +28,7 @@ def main() -> None:
 
     started = time.perf_counter()
     if args.kind == "ours":
-        from airflow_asyncjob.netsuite.client import zeep_service
+        from airflow_asyncjob.netsuite.process_state import zeep_service
 
         imported, imported_rss = time.perf_counter(), peak_rss_mib()
         service = zeep_service(ENDPOINT_VERSION, URL, 60.0)

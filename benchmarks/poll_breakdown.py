@@ -57,13 +57,13 @@ def main() -> None:
 
     import httpx
     import requests
-    import tenacity
     from lxml import etree
 
-    from airflow_asyncjob.netsuite import client as ns
     from airflow_asyncjob.netsuite.auth import TokenCredentials, token_passport
     from airflow_asyncjob.netsuite.endpoints import normalize_account_id
     from airflow_asyncjob.netsuite.models import parse_async_status
+    from airflow_asyncjob.netsuite.process_state import zeep_service
+    from airflow_asyncjob.netsuite.retry import RetryPolicy
     from airflow_asyncjob.netsuite.transports import check_answer
 
     connection = json.loads(os.environ["AIRFLOW_CONN_NETSUITE_DEFAULT"])
@@ -77,7 +77,7 @@ def main() -> None:
     )
     url = f"{connection['host']}/services/NetSuitePort_{ENDPOINT_VERSION}"
     job_id, calls = args.job_id, args.calls
-    service = ns.zeep_service(ENDPOINT_VERSION, url, 60.0)
+    service = zeep_service(ENDPOINT_VERSION, url, 60.0)
     binding, zeep_client = service._binding, service._client
     operation = binding.get("checkAsyncStatus")
 
@@ -99,7 +99,7 @@ def main() -> None:
     pieces = {
         "ours: tokenPassport (nonce + HMAC)": passport_ms,
         "ours: tenacity Retrying per call (sync)": cpu_ms(
-            lambda: tenacity.Retrying(**ns._retrying(ns.RetryPolicy()))(lambda: None), calls
+            lambda: RetryPolicy().retrying("checkAsyncStatus")(lambda: None), calls
         ),
         "ours: strict pre-parse (check_answer)": cpu_ms(lambda: check_answer(200, answer), calls),
         "ours: parse_async_status": cpu_ms(lambda: parse_async_status(body, requested_job_id=job_id), calls),
@@ -142,7 +142,7 @@ def main() -> None:
             return None
 
         pieces["ours: tenacity AsyncRetrying per call"] = await async_cpu_ms(
-            lambda: tenacity.AsyncRetrying(**ns._retrying(ns.RetryPolicy()))(noop), calls
+            lambda: RetryPolicy().async_retrying("checkAsyncStatus")(noop), calls
         )
         async with httpx.AsyncClient() as http:
 

@@ -58,7 +58,7 @@ if "AIRFLOW_HOME" not in os.environ:  # run as a script: keep Airflow's state ou
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.client import open_channels
+from airflow_asyncjob.netsuite.channels import open_channels
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 from airflow_asyncjob.testing.emulator import Emulator
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
@@ -251,7 +251,7 @@ async def run_soak(
     previous_conn = os.environ.get(f"AIRFLOW_CONN_{CONN_ID.upper()}")
     os.environ[f"AIRFLOW_CONN_{CONN_ID.upper()}"] = emulator.airflow_connection_json()
     retries = _RetryCounter()
-    client_log = logging.getLogger("airflow_asyncjob.netsuite.client")
+    client_log = logging.getLogger("airflow_asyncjob.netsuite.retry")
     client_log.addHandler(retries)
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="soak-worker")
     loop = asyncio.get_running_loop()
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="also print the report as JSON")
     args = parser.parse_args(argv)
     # The client's retry warnings are counted in the report rather than printed one by one.
-    client_log = logging.getLogger("airflow_asyncjob.netsuite.client")
+    client_log = logging.getLogger("airflow_asyncjob.netsuite.retry")
     client_log.setLevel(logging.WARNING)
     client_log.propagate = False
     with Emulator(concurrency_limit=args.concurrency_limit) as emulator:

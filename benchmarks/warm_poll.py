@@ -6,7 +6,7 @@
 
 hook:  ``SoapAsyncJobHook().check_async_status(job_id)`` (the sync path a sensor's poke takes:
        NetSuiteClient, tenacity, tokenPassport, zeep over our compact schema, strict pre-parse).
-async: ``AsyncNetSuiteClient.check_async_status`` leased from ``SoapAsyncJobHook().async_client()``
+async: ``AsyncNetSuiteClient.check_async_status`` leased from ``SoapAsyncJobHook().get_async_conn()``
        (the path each trigger poll takes), polls one after another in one event loop.
 zeep:  ``zeep.Client`` on NetSuite's full 2023_2 WSDL, its service bound to the emulator, with a
        tokenPassport header from ``auth.token_passport`` (as ours builds it), default transport.
@@ -89,7 +89,7 @@ def run_async(job_id: str, polls: int, warmup: int, profile: str | None) -> dict
     from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 
     async def main() -> dict[str, float]:
-        async with SoapAsyncJobHook().async_client() as client:
+        async with SoapAsyncJobHook().get_async_conn() as client:
 
             async def poll() -> None:
                 status = await client.check_async_status(job_id)

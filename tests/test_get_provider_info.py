@@ -111,7 +111,7 @@ def test_hook_reads_airflow_2_prefixed_extra_keys(emulator, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
     hook = SoapAsyncJobHook()
     assert hook.check_async_status(EXAMPLE_JOB_IDS["finished"]).job_id == EXAMPLE_JOB_IDS["finished"]
-    assert hook.client.url.endswith("/services/NetSuitePort_2024_2")
+    assert hook.get_conn().url.endswith("/services/NetSuitePort_2024_2")
     assert str(hook.get_account_id()) == "1234567_SB1"
 
 

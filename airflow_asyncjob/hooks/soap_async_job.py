@@ -5,21 +5,15 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_asyncjob.get_provider_info import CONNECTION_TYPE, HOOK_NAME
+from airflow_asyncjob.netsuite.async_client import AsyncNetSuiteClient, async_client
 from airflow_asyncjob.netsuite.auth import TokenCredentials
-from airflow_asyncjob.netsuite.client import (
-    DEFAULT_MAX_IN_FLIGHT,
-    AsyncNetSuiteClient,
-    NetSuiteClient,
-    RetryPolicy,
-    async_client,
-)
+from airflow_asyncjob.netsuite.client import NetSuiteClient
 from airflow_asyncjob.netsuite.diagnostics import (
     CLOCK_WARNING,
     clock_offset,
@@ -29,6 +23,8 @@ from airflow_asyncjob.netsuite.diagnostics import (
 from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, AccountId, normalize_account_id
 from airflow_asyncjob.netsuite.faults import AuthenticationError, ConfigurationError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage
+from airflow_asyncjob.netsuite.retry import RetryPolicy
+from airflow_asyncjob.netsuite.settings import DEFAULT_MAX_IN_FLIGHT, ClientSettings
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -76,6 +72,12 @@ class SoapAsyncJobHook(BaseHook):
     ``retry``; permanent ones raise at once. Every method raises a subclass of
     ``airflow_asyncjob.netsuite.faults.NetSuiteError``.
 
+    One shape for both sides: the connection is read once into a ClientSettings
+    (``get_settings()``, or ``aget_settings()`` in the triggerer), from which ``get_conn()``
+    builds the sync NetSuiteClient and ``async with hook.get_async_conn() as client`` leases the
+    AsyncNetSuiteClient. ``check_async_status``, ``get_async_result`` and ``submit`` are
+    ``get_conn()``'s, for DAG code.
+
     Args:
         netsuite_conn_id: the Airflow connection id.
         timeout: seconds allowed for one HTTP request.
@@ -99,29 +101,41 @@ class SoapAsyncJobHook(BaseHook):
         self.netsuite_conn_id = netsuite_conn_id
         self.timeout = timeout
         self.retry = retry
+        self._settings: ClientSettings | None = None
+        self._client: NetSuiteClient | None = None
 
-    @cached_property
-    def client(self) -> NetSuiteClient:
-        """The sync protocol client for this connection (the zeep client under it is shared per process)."""
-        return self._build_client(self.get_connection(self.netsuite_conn_id), self.retry)
+    def get_settings(self) -> ClientSettings:
+        """The ClientSettings of the connection, read once (Airflow's sync connection API).
 
-    def _build_client(self, conn: Connection, retry: RetryPolicy | None) -> NetSuiteClient:
-        """A NetSuiteClient from the connection's host and extra; ConfigurationError naming what is wrong."""
-        settings = self._settings(conn)
-        settings.pop("max_in_flight")
-        wsdl = extra_value(conn.extra_dejson or {}, "wsdl")
-        # Every signature is registered with the masker: a worker's task makes few requests.
-        return NetSuiteClient(
-            **settings,
-            timeout=self.timeout,
-            retry=retry,
-            on_signature=_mask_signature,
-            wsdl=str(wsdl).strip() if wsdl else None,
-        )
+        Raises:
+            ConfigurationError: a missing credential, or a malformed account id or option.
+        """
+        if self._settings is None:
+            self._settings = self._read_settings(self.get_connection(self.netsuite_conn_id))
+        return self._settings
+
+    async def aget_settings(self) -> ClientSettings:
+        """``get_settings()`` through Airflow's async connection API (for the triggerer)."""
+        if self._settings is None:
+            self._settings = self._read_settings(await self.aget_connection(self.netsuite_conn_id))
+        return self._settings
+
+    def get_conn(self) -> NetSuiteClient:
+        """The sync protocol client of this connection, built once per hook (the zeep service
+        under it is shared per process).
+
+        Every signature is registered with the secrets masker: a worker's task makes few requests.
+
+        Raises:
+            ConfigurationError: as ``get_settings()``.
+        """
+        if self._client is None:
+            self._client = NetSuiteClient(self.get_settings(), retry=self.retry, on_signature=_mask_signature)
+        return self._client
 
     @asynccontextmanager
-    async def async_client(self) -> AsyncIterator[AsyncNetSuiteClient]:
-        """Lease the async protocol client, reading the connection with Airflow's async API.
+    async def get_async_conn(self) -> AsyncIterator[AsyncNetSuiteClient]:
+        """Lease the async protocol client of this connection: ``async with hook.get_async_conn() as client``.
 
         Every lease for one account in one event loop (a triggerer) shares one connection pool
         and one limit on in-flight requests: the connection extra ``max_in_flight`` (default 4,
@@ -132,13 +146,15 @@ class SoapAsyncJobHook(BaseHook):
         registrations took 87 s of CPU on Airflow 3.3.2), which would stall a triggerer polling
         thousands of jobs. Nothing logs a request body (our transports log sizes only), and a
         signature is single-use (nonce) and expires within minutes.
+
+        Raises:
+            ConfigurationError: as ``get_settings()``.
         """
-        settings = self._settings(await self.aget_connection(self.netsuite_conn_id))
-        async with async_client(**settings, timeout=self.timeout, retry=self.retry) as client:
+        async with async_client(await self.aget_settings(), retry=self.retry) as client:
             yield client
 
-    def _settings(self, conn: Connection) -> dict[str, Any]:
-        """Client arguments from a connection; secrets are registered with the masker first.
+    def _read_settings(self, conn: Connection) -> ClientSettings:
+        """ClientSettings from a connection's host and extra; secrets are registered with the masker first.
 
         Raises:
             ConfigurationError: a missing credential, or a malformed account id or option.
@@ -162,13 +178,16 @@ class SoapAsyncJobHook(BaseHook):
             token_id=str(values["token_id"]).strip(),
             token_secret=str(values["token_secret"]).strip(),
         )
-        return {
-            "credentials": credentials,
-            "endpoint_version": str(extra_value(extra, "endpoint_version") or DEFAULT_ENDPOINT_VERSION),
-            "base_url": _base_url(conn.host, conn.port),
-            "max_in_flight": _max_in_flight(self.netsuite_conn_id, extra_value(extra, "max_in_flight")),
-            "verify_tls": self._verify_tls(extra_value(extra, "verify_tls")),
-        }
+        wsdl = extra_value(extra, "wsdl")
+        return ClientSettings(
+            credentials=credentials,
+            endpoint_version=str(extra_value(extra, "endpoint_version") or DEFAULT_ENDPOINT_VERSION),
+            base_url=_base_url(conn.host, conn.port),
+            timeout=self.timeout,
+            verify_tls=self._verify_tls(extra_value(extra, "verify_tls")),
+            wsdl=str(wsdl) if wsdl else None,
+            max_in_flight=_max_in_flight(self.netsuite_conn_id, extra_value(extra, "max_in_flight")),
+        )
 
     def _verify_tls(self, value: Any) -> bool:
         """The ``verify_tls`` extra: true unless explicitly false, which logs a warning."""
@@ -198,10 +217,6 @@ class SoapAsyncJobHook(BaseHook):
             raise ConfigurationError(f"connection {self.netsuite_conn_id!r} lacks account_id in its extra.")
         return normalize_account_id(str(value))
 
-    def get_conn(self) -> NetSuiteClient:
-        """The NetSuiteClient (Airflow's conventional accessor)."""
-        return self.client
-
     def check_async_status(self, job_id: str) -> AsyncJobStatus:
         """checkAsyncStatus: the job's status, percent completed and estimated seconds remaining.
 
@@ -209,7 +224,7 @@ class SoapAsyncJobHook(BaseHook):
             InvalidJobIdError: the job id is unknown or purged (30 days).
             NetSuiteError: any other failure, after retries for transient ones.
         """
-        return self.client.check_async_status(job_id)
+        return self.get_conn().check_async_status(job_id)
 
     def get_async_result(self, job_id: str, page_index: int = 1) -> AsyncResultPage:
         """getAsyncResult: one 1-based page of per-record results (20 calls per job in 30 days).
@@ -218,7 +233,7 @@ class SoapAsyncJobHook(BaseHook):
             InvalidJobIdError: unknown, purged, or over 20 calls.
             NetSuiteFault: JOB_NOT_COMPLETE, INVALID_PAGE_INDEX, or another fault.
         """
-        return self.client.get_async_result(job_id, page_index)
+        return self.get_conn().get_async_result(job_id, page_index)
 
     def explain_error(self, error: NetSuiteError) -> str:
         """``str(error)``; for a refused login, NetSuite's fault code and text with the likely cause.
@@ -226,13 +241,13 @@ class SoapAsyncJobHook(BaseHook):
         The cause (this machine's clock or the credentials) costs one unauthenticated request to
         read NetSuite's clock; see ``netsuite.diagnostics``.
         """
-        if isinstance(error, AuthenticationError) and "client" in self.__dict__:
-            return self._explain_refusal(self.client, error)
+        if isinstance(error, AuthenticationError) and self._settings is not None:
+            return self._explain_refusal(self._settings, error)
         return str(error)
 
-    def _explain_refusal(self, client: NetSuiteClient, error: AuthenticationError) -> str:
-        offset = clock_offset(client.url, timeout=min(self.timeout, 10.0))
-        return explain_login_refusal(error, account=client.credentials.account, offset=offset)
+    def _explain_refusal(self, settings: ClientSettings, error: AuthenticationError) -> str:
+        offset = clock_offset(settings.url, timeout=min(settings.timeout, 10.0))
+        return explain_login_refusal(error, account=settings.credentials.account, offset=offset)
 
     def submit(
         self,
@@ -252,7 +267,9 @@ class SoapAsyncJobHook(BaseHook):
             SubmitOutcomeUnknownError: sent without a usable answer; the job may exist (not retried).
             NetSuiteError: any other failure, after retries where NetSuite cannot have created a job.
         """
-        return self.client.submit(operation, items, record_type=record_type, deletion_reason=deletion_reason)
+        return self.get_conn().submit(
+            operation, items, record_type=record_type, deletion_reason=deletion_reason
+        )
 
     def test_connection(self) -> tuple[bool, str]:
         """Call getServerTime, as Airflow's Test button does (``[core] test_connection = Enabled``).
@@ -265,15 +282,17 @@ class SoapAsyncJobHook(BaseHook):
         hint. Retries are bounded (TEST_CONNECTION_RETRY) unless the hook was given a policy.
         """
         try:
-            conn = self.get_connection(self.netsuite_conn_id)
-            client = self._build_client(conn, self.retry or TEST_CONNECTION_RETRY)
+            settings = self.get_settings()
         except NetSuiteError as error:
             return False, f"Connection {self.netsuite_conn_id!r}: {error} No request was sent to NetSuite."
+        client = NetSuiteClient(
+            settings, retry=self.retry or TEST_CONNECTION_RETRY, on_signature=_mask_signature
+        )
         try:
             server_time = client.get_server_time()
             local_time = time.time()
         except AuthenticationError as error:
-            return False, self._explain_refusal(client, error)
+            return False, self._explain_refusal(settings, error)
         except NetSuiteError as error:
             return False, str(error)
         message = (

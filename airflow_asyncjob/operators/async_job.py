@@ -23,10 +23,10 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_asyncjob.errors import netsuite_error_rule
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import InvalidJobIdError
 from airflow_asyncjob.netsuite.models import MAX_ASYNC_RESULT_CALLS, AsyncResultPage
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

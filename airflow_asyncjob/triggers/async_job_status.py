@@ -13,7 +13,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite.async_client import AsyncNetSuiteClient
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, ConfigurationError, NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import (
@@ -22,6 +22,7 @@ from airflow_asyncjob.netsuite.polling import (
     failed_poll_interval,
     next_poll_interval,
 )
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 
 #: Event ``status`` values besides the terminal job statuses (finished, finishedWithErrors, failed).
 ERROR = "error"
@@ -202,13 +203,13 @@ class AsyncJobStatusTrigger(BaseTrigger):
             retry=retry_policy(self.retry) if self.retry is not None else None,
         )
         try:
-            async with hook.async_client() as client:
+            async with hook.get_async_conn() as client:
                 event = await self._wait(client)
         except NetSuiteError as error:  # the connection itself is unusable
             event = JobEvent.failed(self.job_id, error)
         yield TriggerEvent(event.to_payload())
 
-    async def _wait(self, client: Any) -> JobEvent:
+    async def _wait(self, client: AsyncNetSuiteClient) -> JobEvent:
         clock = asyncio.get_running_loop().time
         previous: PollSample | None = None
         last: AsyncJobStatus | None = None

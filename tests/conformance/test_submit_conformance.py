@@ -15,7 +15,7 @@ import pytest
 from lxml import etree
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.netsuite.schema import compact_wsdl
 from airflow_asyncjob.testing.emulator import Timeline
 from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
@@ -214,7 +214,7 @@ def test_a_wsdl_url_is_fetched_once_then_read_from_the_disk_cache(
     import json
     import threading
 
-    from airflow_asyncjob.netsuite import client as client_module
+    from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
 
     fetched = []
 
@@ -227,16 +227,14 @@ def test_a_wsdl_url_is_fetched_once_then_read_from_the_disk_cache(
     )
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    monkeypatch.setattr(client_module, "_official_documents", {})
-    monkeypatch.setattr(client_module, "_services", {})
+    PROCESS_STATE.reset()  # nothing loaded yet, as in a new process
     conn = emulator.airflow_connection("2023_2")
     conn["extra"]["wsdl"] = f"http://127.0.0.1:{server.server_address[1]}/netsuite.wsdl"
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
     try:
         SoapAsyncJobHook().submit("asyncAddList", [ADDRESSBOOK_CUSTOMER])
         first = len(fetched)
-        client_module._official_documents.clear()  # as in a new process
-        client_module._services.clear()
+        PROCESS_STATE.reset()  # as in a new process
         SoapAsyncJobHook().submit("asyncAddList", [ADDRESSBOOK_CUSTOMER])
     finally:
         server.shutdown()

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import EXCERPT_LENGTH, NetSuiteError
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS, AsyncJobStatusTrigger
 
 from .raw_server import JOB_ID, Delivery, RawServer

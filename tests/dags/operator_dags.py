@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from airflow.sdk import DAG, Param, task
 
-from airflow_asyncjob.netsuite.client import RetryPolicy
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.operators.async_job import AsyncJobSubmitOperator, GetAsyncResultOperator
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 

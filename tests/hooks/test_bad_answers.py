@@ -7,13 +7,13 @@ import json
 import pytest
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import (
     ConfigurationError,
     NetSuiteError,
     NetSuiteResponseError,
     NetSuiteTransportError,
 )
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 
 FAST_RETRY = RetryPolicy(max_attempts=3, max_delay=30, initial_wait=0.01, max_wait=0.05)
 ENVELOPE = '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'

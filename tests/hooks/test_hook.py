@@ -9,7 +9,6 @@ import pytest
 from lxml import etree
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.client import RetryPolicy, zeep_service
 from airflow_asyncjob.netsuite.faults import (
     AuthenticationError,
     ConcurrencyLimitError,
@@ -19,6 +18,8 @@ from airflow_asyncjob.netsuite.faults import (
     NetSuiteTransportError,
 )
 from airflow_asyncjob.netsuite.models import AsyncStatus
+from airflow_asyncjob.netsuite.process_state import zeep_service
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
 
 FAST_RETRY = RetryPolicy(max_attempts=4, max_delay=30, initial_wait=0.01, max_wait=0.05)
@@ -221,7 +222,7 @@ def test_one_zeep_client_per_version_and_url(emulator):
     first, second = hook(), hook()
     first.check_async_status(EXAMPLE_JOB_IDS["finished"])
     second.check_async_status(EXAMPLE_JOB_IDS["finished"])
-    url = first.client.url
+    url = first.get_conn().url
     assert zeep_service("2025_2", url, 10) is zeep_service("2025_2", url, 10)
 
 

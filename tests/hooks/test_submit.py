@@ -12,7 +12,6 @@ import pytest
 from lxml import etree
 
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import (
     ConcurrencyLimitError,
     NetSuiteFault,
@@ -21,6 +20,7 @@ from airflow_asyncjob.netsuite.faults import (
 )
 from airflow_asyncjob.netsuite.models import AsyncStatus
 from airflow_asyncjob.netsuite.records import RecordCountError
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.testing.emulator import Timeline
 from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
 

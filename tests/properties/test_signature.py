@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from airflow_asyncjob.netsuite.auth import TokenCredentials, token_passport
-from airflow_asyncjob.netsuite.client import zeep_service
 from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, normalize_account_id
+from airflow_asyncjob.netsuite.process_state import zeep_service
 from airflow_asyncjob.testing.emulator import soap
 from airflow_asyncjob.testing.emulator.auth import TIMESTAMP_TOLERANCE, TokenPassport, TokenPassportChecker
 from airflow_asyncjob.testing.emulator.exceptions import EmulatedFault

@@ -23,18 +23,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from airflow_asyncjob.netsuite.async_client import AsyncNetSuiteClient
 from airflow_asyncjob.netsuite.auth import TokenCredentials
-from airflow_asyncjob.netsuite.client import (
-    AccountChannel,
-    AsyncNetSuiteClient,
-    NetSuiteClient,
-    RetryPolicy,
-    zeep_service,
-)
+from airflow_asyncjob.netsuite.channels import AccountChannel
+from airflow_asyncjob.netsuite.client import NetSuiteClient
 from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, namespaces, normalize_account_id
 from airflow_asyncjob.netsuite.faults import NetSuiteError, NetSuiteResponseError
 from airflow_asyncjob.netsuite.limiter import AimdLimiter
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
+from airflow_asyncjob.netsuite.process_state import zeep_service
+from airflow_asyncjob.netsuite.retry import RetryPolicy
+from airflow_asyncjob.netsuite.settings import ClientSettings
 
 from .status_rule import UNKNOWN_SHOWN_AS, expected_numbers
 
@@ -71,19 +70,20 @@ class CannedNetSuite:
     def __init__(self) -> None:
         credentials = TokenCredentials(normalize_account_id("1234567"), "ck", "cs", "tk", "ts")
         once = RetryPolicy(max_attempts=1, max_delay=0.0)
-        self.sync = NetSuiteClient(credentials, base_url=BASE_URL, retry=once)
+        settings = ClientSettings(credentials, base_url=BASE_URL)
+        self.sync = NetSuiteClient(settings, retry=once)
         self.adapter = _Answer()
         # The process-wide zeep service of this URL; its requests session routes to the adapter.
         session = zeep_service(
-            VERSION, self.sync.url, self.sync.timeout, records=False
+            VERSION, settings.url, settings.timeout, records=False
         )._client.transport.session
         session.mount(BASE_URL + "/", self.adapter)
         self.loop = asyncio.new_event_loop()
         self.http = httpx.AsyncClient(
             transport=httpx.MockTransport(lambda request: httpx.Response(200, content=self.adapter.body))
         )
-        self.async_ = AsyncNetSuiteClient(credentials, base_url=BASE_URL, retry=once)
-        self.async_.channel = AccountChannel(credentials.account.passport, AimdLimiter(4), self.http)
+        channel = AccountChannel(credentials.account.passport, AimdLimiter(4), self.http)
+        self.async_ = AsyncNetSuiteClient(settings, channel, retry=once)
 
     def check(self, body: bytes, job_id: str) -> list[AsyncJobStatus | Exception]:
         """The sync client's and the async client's result (or error) for this answer."""

@@ -12,8 +12,8 @@ import json
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
-from airflow_asyncjob.netsuite.client import RetryPolicy
 from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteTransportError, PermissionDeniedError
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from airflow.sdk.serde import deserialize, serialize
 
-from airflow_asyncjob.netsuite.client import open_channels
+from airflow_asyncjob.netsuite.channels import open_channels
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 
 FAST = {"poke_interval": 0.05, "max_poll_interval": 0.2}

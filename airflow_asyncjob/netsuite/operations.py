@@ -1,0 +1,101 @@
+"""Operation descriptors (a read operation's arguments checked, its SOAP body, how its answer is
+parsed) and the tokenPassport header of each attempt: the same for the sync and the async client.
+
+Imports nothing from Airflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from airflow_asyncjob.netsuite.auth import TokenCredentials, token_passport
+from airflow_asyncjob.netsuite.faults import ConfigurationError
+from airflow_asyncjob.netsuite.job_ids import require_job_id
+from airflow_asyncjob.netsuite.models import (
+    AsyncJobStatus,
+    AsyncResultPage,
+    parse_async_result,
+    parse_async_status,
+    parse_server_time,
+)
+
+#: Operations whose messages need no record type: their clients read the schema without them.
+STATUS_OPERATIONS = frozenset({"checkAsyncStatus", "getServerTime"})
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One operation to send.
+
+    Attributes:
+        operation: the SOAP operation name (``checkAsyncStatus``).
+        job_id: the job it is about, for error messages, or None.
+        body: the message's parts as zeep keyword arguments.
+        parse: the answer's SOAP body (zeep objects) -> the typed result.
+    """
+
+    operation: str
+    job_id: str | None
+    body: dict[str, Any]
+    parse: Callable[[Any], T]
+
+    @property
+    def records(self) -> bool:
+        """Whether the message needs the schema's record types."""
+        return self.operation not in STATUS_OPERATIONS
+
+
+def check_async_status(job_id: str) -> Call[AsyncJobStatus]:
+    """checkAsyncStatus(jobId) (Help Center: "checkAsyncStatus").
+
+    Raises:
+        ConfigurationError: a job id that is not one.
+    """
+    job_id = require_job_id(job_id)
+    return Call(
+        "checkAsyncStatus",
+        job_id,
+        {"jobId": job_id},
+        lambda answer: parse_async_status(answer, requested_job_id=job_id),
+    )
+
+
+def get_async_result(job_id: str, page_index: int) -> Call[AsyncResultPage]:
+    """getAsyncResult(jobId, pageIndex), pageIndex 1-based.
+
+    Raises:
+        ConfigurationError: a job id that is not one, or a page index below 1.
+    """
+    job_id = require_job_id(job_id)
+    if isinstance(page_index, bool) or not isinstance(page_index, int) or page_index < 1:
+        raise ConfigurationError(
+            f"page_index must be an integer >= 1 (pages are 1-based), got {page_index!r}."
+        )
+    return Call(
+        "getAsyncResult",
+        job_id,
+        {"jobId": job_id, "pageIndex": page_index},
+        lambda answer: parse_async_result(answer, job_id=job_id, page_index=page_index),
+    )
+
+
+def get_server_time() -> Call[datetime]:
+    """getServerTime: NetSuite's clock."""
+    return Call("getServerTime", None, {}, parse_server_time)
+
+
+def passport_header(
+    credentials: TokenCredentials, on_signature: Callable[[str], None] | None
+) -> dict[str, Any]:
+    """The SOAP headers of one attempt: a fresh tokenPassport (NetSuite rejects a reused nonce);
+    ``on_signature`` is called with its signature before it is sent."""
+    passport = token_passport(credentials)
+    signature = passport["signature"]
+    if on_signature is not None and isinstance(signature, dict):
+        on_signature(str(signature["_value_1"]))
+    return {"tokenPassport": passport}
