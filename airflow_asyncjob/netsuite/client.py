@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 from airflow_asyncjob.netsuite import operations
 from airflow_asyncjob.netsuite.auth import TokenCredentials
 from airflow_asyncjob.netsuite.faults import NetSuiteError, SubmitOutcomeUnknownError
-from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage, parse_async_status
+from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage, parse_submit_status
 from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
 from airflow_asyncjob.netsuite.records import RecordBuilder, build_request
-from airflow_asyncjob.netsuite.resend import safe_to_resend
+from airflow_asyncjob.netsuite.resend import outcome_unknown
 from airflow_asyncjob.netsuite.retry import RetryPolicy, or_default
 from airflow_asyncjob.netsuite.settings import ClientSettings
 from airflow_asyncjob.netsuite.transports import translate
@@ -99,7 +99,10 @@ class NetSuiteClient:
         Raises:
             RecordCountError / ConfigurationError: bad items or over the operation's limit.
             SubmitOutcomeUnknownError: sent, but no usable answer (time-out, dropped connection,
-                gateway error, cut-off body): the job may exist; not retried.
+                gateway error, cut-off body, an HTTP 200 answer that cannot be read): the job
+                may exist; not retried.
+            NetSuiteResponseError: the answer names no job (no jobId): the job may exist; not
+                retried. Or another answer outside the protocol.
             NetSuiteError: any other failure.
         """
         body = build_request(
@@ -108,10 +111,10 @@ class NetSuiteClient:
         try:
             answer = self._call(operation, None, body)
         except NetSuiteError as error:
-            if error.transient and not safe_to_resend(error):
+            if outcome_unknown(error):
                 raise SubmitOutcomeUnknownError(operation, error) from error
             raise
-        return parse_async_status(answer, requested_job_id="")
+        return parse_submit_status(answer, operation=operation)
 
     def record_builder(self) -> RecordBuilder:
         """The RecordBuilder over the schema this client sends with (compact or ``wsdl``)."""

@@ -25,12 +25,19 @@ UNSUPPORTED_VERSION_CODES = frozenset({"UNSUPPORTED_WS_VERSION", "INVALID_WS_VER
 
 
 def excerpt(body: bytes | str | None, limit: int = EXCERPT_LENGTH) -> str:
-    """A short, single-line excerpt of a response body for an error message."""
+    """A short, single-line excerpt of a response body or an error text for a message: whitespace
+    runs become one space; over ``limit`` characters, the middle is cut out and the start and
+    the end are kept (an error's cause is often at its end), e.g.
+    ``HTTPConnectionPool(...) ... [57 characters cut] ... [Errno 111] Connection refused'))``."""
     if body is None:
         return ""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters]"
+    if len(text) <= limit:
+        return text
+    head = limit * 3 // 5
+    tail = limit - head
+    return f"{text[:head]} ... [{len(text) - limit} characters cut] ... {text[-tail:]}"
 
 
 class NetSuiteError(Exception):
@@ -113,14 +120,19 @@ class NetSuiteError(Exception):
             hint=payload.get("hint"),
         )
 
-    def _render(self) -> str:
+    @property
+    def summary(self) -> str:
+        """The message with where it happened and without the hint: ``checkAsyncStatus for job
+        J: connection to 127.0.0.1:1 failed: Connection refused (ECONNREFUSED)`` (retry warnings)."""
         where = []
         if self.operation:
             where.append(self.operation)
         if self.job_id:
             where.append(f"job {self.job_id}")
-        text = f"{' for '.join(where)}: {self.message}" if where else self.message
-        return f"{text} {self.hint}" if self.hint else text
+        return f"{' for '.join(where)}: {self.message}" if where else self.message
+
+    def _render(self) -> str:
+        return f"{self.summary} {self.hint}" if self.hint else self.summary
 
 
 class ConfigurationError(NetSuiteError, ValueError):
@@ -307,6 +319,13 @@ def make_fault(
     )
 
 
+SUBMIT_OUTCOME_HINT = (
+    "Look for a job submitted just now in NetSuite's Web Services Usage Log (Setup > "
+    "Integration) before submitting again; this was not retried, to avoid a duplicate job."
+)
+"""What to do after a submit whose job may exist but cannot be followed."""
+
+
 class SubmitOutcomeUnknownError(NetSuiteError):
     """A submit request was sent but no answer came (time-out, dropped connection, cut-off or
     gateway answer): NetSuite may or may not have created the job. Not retried, and not
@@ -321,8 +340,7 @@ class SubmitOutcomeUnknownError(NetSuiteError):
         super().__init__(
             f"no usable answer, so NetSuite may or may not have created a job ({cause.message})",
             operation=operation,
-            hint="Look for a job submitted just now in NetSuite's Web Services Usage Log (Setup > "
-            "Integration) before submitting again; this was not retried, to avoid a duplicate job.",
+            hint=SUBMIT_OUTCOME_HINT,
         )
 
     def to_payload(self) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from airflow_asyncjob.netsuite.faults import NetSuiteResponseError
+from airflow_asyncjob.netsuite.faults import SUBMIT_OUTCOME_HINT, NetSuiteResponseError, excerpt
 from airflow_asyncjob.netsuite.records import record_to_dict
 
 
@@ -280,6 +280,31 @@ def parse_async_status(result: Any, *, requested_job_id: str) -> AsyncJobStatus:
         ),
         est_remaining_duration=_estimate(_get(inner, "estRemainingDuration"), job_id),
     )
+
+
+def parse_submit_status(result: Any, *, operation: str) -> AsyncJobStatus:
+    """The AsyncStatusResponse of a submit (asyncAddList, ..., asyncSearch) -> the new job's
+    AsyncJobStatus (normally ``pending``).
+
+    Raises:
+        NetSuiteResponseError: the answer names no job (no jobId, or a blank one): NetSuite may
+            have created a job that cannot be followed; the message says what came back. Or
+            what parse_async_status raises.
+    """
+    inner = _get(result, "asyncStatusResult", result)
+    job_id = _get(inner, "jobId")
+    if job_id is None or not str(job_id).strip():
+        status = _get(inner, "status")
+        percent = _get(inner, "percentCompleted")
+        came_back = f"status {str(status)[:40]!r}" if status is not None else "no status"
+        came_back += f", percentCompleted {percent!r}" if isinstance(percent, float) else ""
+        raise NetSuiteResponseError(
+            f"the answer has no jobId, so NetSuite may have created a job that cannot be followed "
+            f"(it came back with {came_back}: {excerpt(str(inner if inner is not None else result))}).",
+            operation=operation,
+            hint=SUBMIT_OUTCOME_HINT,
+        )
+    return parse_async_status(result, requested_job_id=str(job_id))
 
 
 def _estimate(value: Any, job_id: str) -> float:

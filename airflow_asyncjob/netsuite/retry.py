@@ -91,6 +91,10 @@ def or_default(policy: RetryPolicy | None) -> RetryPolicy:
 
 
 def _log_retry(state: tenacity.RetryCallState) -> None:
+    """One warning per retry, naming what failed first (``... connection to 127.0.0.1:1 failed:
+    Connection refused (ECONNREFUSED); attempt 1 failed, retrying in 0.8 s``); the hint is left
+    to the error that ends the retries."""
     error = state.outcome.exception() if state.outcome else None
     wait = state.next_action.sleep if state.next_action else 0.0
-    log.warning("%s; attempt %d failed, retrying in %.1f s", error, state.attempt_number, wait)
+    what = (error.summary if isinstance(error, NetSuiteError) else str(error)).rstrip(".")
+    log.warning("%s; attempt %d failed, retrying in %.1f s", what, state.attempt_number, wait)

@@ -9,9 +9,15 @@ the NetSuiteError a user can act on. Imports nothing from Airflow.
 from __future__ import annotations
 
 import codecs
+import errno
 import logging
+import os
+import re
+import socket
 import ssl
+from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -23,6 +29,7 @@ from lxml import etree
 from airflow_asyncjob.netsuite.endpoints import SOAP_ENVELOPE_NAMESPACE as SOAP_ENV
 from airflow_asyncjob.netsuite.endpoints import version_of_namespace
 from airflow_asyncjob.netsuite.faults import (
+    EXCERPT_LENGTH,
     NetSuiteError,
     NetSuiteResponseError,
     NetSuiteTransportError,
@@ -35,10 +42,24 @@ log = logging.getLogger(__name__)
 
 # Answers are checked with a strict parser before zeep sees them: zeep's own parser runs in
 # recover mode (strict=False, which we need so that unknown extra elements are tolerated), and
-# recover mode would silently accept a truncated document.
+# recover mode would silently accept a truncated document. This check is where libxml2's limits
+# are chosen: its default ones (10 MB in one text node, 256 levels deep) for every answer, and
+# its huge ones only for the operations in MAX_ANSWER_BYTES (getAsyncResult: a File record's
+# content from asyncGetList is one text node), whose answers are capped at that size anyway.
+# zeep parses with huge limits (wsdl.ZEEP_SETTINGS), so it never refuses what passed here.
 _STRICT_PARSER = etree.XMLParser(
     resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, recover=False
 )
+_STRICT_LARGE_PARSER = etree.XMLParser(
+    resolve_entities=False, load_dtd=False, no_network=True, huge_tree=True, recover=False
+)
+
+#: xsd:double's lexical space (XML Schema 1.1 Part 2, 3.3.5), after whitespace collapse.
+#: Python's float() reads more ("1_0", "inf", "infinity", "nan", digits of other scripts) and
+#: zeep reads doubles with float(), so the text is checked here, before zeep sees it.
+XSD_DOUBLE = re.compile(r"(\+|-)?([0-9]+(\.[0-9]*)?|\.[0-9]+)([Ee](\+|-)?[0-9]+)?|(\+|-)?INF|NaN")
+_XML_SPACE = " \t\r\n"
+_STATUS_NUMBERS = ("percentCompleted", "estRemainingDuration")
 
 
 class NotSoapAnswer(Exception):
@@ -46,6 +67,7 @@ class NotSoapAnswer(Exception):
 
     ``passing``: a retry may get a good answer even at HTTP 200 (maintenance page, cut-off body).
     ``doctype``: the answer declares a DTD, which is refused outright.
+    ``hint``: what to check, where the usual hint for the status does not fit.
     """
 
     def __init__(
@@ -57,9 +79,11 @@ class NotSoapAnswer(Exception):
         passing: bool = False,
         doctype: bool = False,
         version: str | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(reason)
         self.version = version
+        self.hint = hint
         self.status = status
         self.content = content
         self.reason = reason
@@ -72,19 +96,58 @@ def _looks_like_html(content: bytes) -> bool:
     return b"<html" in head or b"<!doctype html" in head
 
 
+# What may come before a DOCTYPE: an XML declaration, processing instructions, comments, space.
+_PROLOG = re.compile(rb"(?:\s+|<\?.*?\?>|<!--.*?-->)*", re.S)
+
+
 def _declares_doctype(content: bytes) -> bool:
-    head = content[:8192]
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        head = head.decode("utf-16", "ignore").encode("utf-8", "ignore")
-    return b"<!doctype" in head.lower()
+    if content.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        content = content.decode("utf-16", "ignore").encode("utf-8", "ignore")
+    if b"<!doctype" in content[:8192].lower():
+        return True
+    # A DOCTYPE after a long prolog (kilobytes of comments) is found too, so that no parser,
+    # with huge limits or default ones, reads an internal subset.
+    body = content.removeprefix(codecs.BOM_UTF8)
+    prolog = _PROLOG.match(body)
+    end = prolog.end() if prolog else 0
+    return body[end : end + 9].lower() == b"<!doctype"
 
 
-def check_answer(status: int, content: bytes, endpoint_version: str | None = None) -> None:
+class NotXsdDouble(Exception):
+    """A number of an asyncStatusResult whose text is not an xsd:double (e.g. ``1_0``, ``inf``)."""
+
+    def __init__(self, name: str, text: str) -> None:
+        super().__init__(f"{name} is {text[:40]!r}")
+        self.name = name
+        self.text = text
+
+
+def check_answer(
+    status: int,
+    content: bytes,
+    endpoint_version: str | None = None,
+    *,
+    operation: str = "",
+    framed: bool = True,
+) -> None:
     """Let through only a well-formed SOAP 1.1 envelope with an element in its Body.
+
+    Args:
+        status: the HTTP status.
+        content: the whole body, decoded (gzip undone).
+        endpoint_version: when set, the version the answer's namespaces must be of.
+        operation: the SOAP operation answered; the ones in MAX_ANSWER_BYTES are parsed with
+            libxml2's huge limits (a text node over 10 MB), every other with its default ones.
+        framed: whether the HTTP framing proves that the whole body arrived (a Content-Length,
+            or chunked encoding: requests and httpx raise when fewer bytes come). A framed body
+            that is not well-formed would be refused again, so it is not ``passing``; an
+            unframed one (ended by the connection closing) may have been cut off.
 
     Raises:
         NotSoapAnswer: empty, HTML, not well-formed (e.g. cut off), a DOCTYPE, not an envelope,
             an empty Body, or an HTTP error status whose answer is not a SOAP Fault.
+        NotXsdDouble: an asyncStatusResult's percentCompleted or estRemainingDuration is not an
+            xsd:double.
     """
     if not content.strip():
         raise NotSoapAnswer(status, content, "an empty body", passing=True)
@@ -94,11 +157,20 @@ def check_answer(status: int, content: bytes, endpoint_version: str | None = Non
         raise NotSoapAnswer(
             status, content, "a DOCTYPE, which is refused (entities are never resolved)", doctype=True
         )
+    parser = _STRICT_LARGE_PARSER if operation in MAX_ANSWER_BYTES else _STRICT_PARSER
     try:
-        root = etree.fromstring(content, _STRICT_PARSER)
+        root = etree.fromstring(content, parser)
     except etree.XMLSyntaxError as error:
         if not content.lstrip().startswith(b"<"):
             raise NotSoapAnswer(status, content, "a body that is not XML") from None
+        if framed:
+            raise NotSoapAnswer(
+                status,
+                content,
+                f"XML that is not well-formed, though the whole answer arrived ({error.msg})",
+                hint="The same answer would be refused again, so it is not retried: check the "
+                "connection's base URL and any proxy in between.",
+            ) from None
         reason = f"XML that is not well-formed, perhaps cut off ({error.msg})"
         raise NotSoapAnswer(status, content, reason, passing=True) from None
     if root.getroottree().docinfo.doctype:
@@ -121,6 +193,11 @@ def check_answer(status: int, content: bytes, endpoint_version: str | None = Non
             f"an answer in endpoint version {answered}'s namespaces, not {endpoint_version}'s",
             version=answered,
         )
+    for name in _STATUS_NUMBERS:
+        for element in first.iterfind(f"{{*}}asyncStatusResult/{{*}}{name}"):
+            text = element.text or ""
+            if not XSD_DOUBLE.fullmatch(text.strip(_XML_SPACE)):
+                raise NotXsdDouble(name, text)
 
 
 def _log_exchange(address: str, sent: bytes, status: int, received: bytes) -> None:
@@ -146,6 +223,12 @@ class AnswerTooLarge(Exception):
 def _answer_limit(headers: dict[str, str]) -> tuple[str, int]:
     operation = headers.get("SOAPAction", "").strip('"')
     return operation, MAX_ANSWER_BYTES.get(operation, DEFAULT_MAX_ANSWER_BYTES)
+
+
+def _framed(headers: Any) -> bool:
+    """Whether the answer's framing announces its end (Content-Length or chunked encoding)."""
+    encoding = headers.get("transfer-encoding") or ""
+    return headers.get("content-length") is not None or "chunked" in encoding.lower()
 
 
 def _announced_size(headers: Any) -> int:
@@ -183,7 +266,13 @@ class SyncTransport(zeep.Transport):
             response.close()
         response._content = bytes(content)
         _log_exchange(address, message, response.status_code, response._content)
-        check_answer(response.status_code, response._content, self.endpoint_version)
+        check_answer(
+            response.status_code,
+            response._content,
+            self.endpoint_version,
+            operation=operation,
+            framed=_framed(response.headers),
+        )
         return response
 
 
@@ -228,7 +317,13 @@ class AsyncTransport(zeep.transports.AsyncTransport):
             request=request,
         )
         _log_exchange(address, message, response.status_code, response.content)
-        check_answer(response.status_code, response.content, self.endpoint_version)
+        check_answer(
+            response.status_code,
+            response.content,
+            self.endpoint_version,
+            operation=operation,
+            framed=_framed(streamed.headers),
+        )
         return response
 
     async def aclose(self) -> None:
@@ -275,6 +370,12 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
         return error
     if isinstance(error, NotSoapAnswer):
         return _not_soap(error, **context)
+    if isinstance(error, NotXsdDouble):
+        return NetSuiteResponseError(
+            f"{error}, not an xsd:double number.",
+            hint="Check the connection's base URL: NetSuite writes numbers as xsd:double.",
+            **context,
+        )
     if isinstance(error, AnswerTooLarge):
         return NetSuiteResponseError(
             f"refused {error}; reading stopped there.",
@@ -306,7 +407,7 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
         )
     if _is_tls_failure(error):
         return NetSuiteTransportError(
-            f"TLS failed: {excerpt(str(error))}",
+            f"TLS failed{_with_peer(error)}: {_root_cause(error)}.",
             transient=False,
             hint="Check the connection's host: https:// is assumed when it has no scheme "
             "(write http:// for a plain-HTTP emulator), and the server's certificate.",
@@ -315,7 +416,7 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
     if isinstance(error, (requests.RequestException, httpx.TransportError)):
         # Refused, reset mid-answer, DNS: the network or the host; a retry may get through.
         return NetSuiteTransportError(
-            f"connection failed ({type(error).__name__}): {excerpt(str(error)) or 'no detail'}",
+            f"connection{_to_peer(error)} failed: {_root_cause(error)}.",
             transient=True,
             hint="Check the account id (it sets the host) or the connection's base URL, and the network.",
             **context,
@@ -328,21 +429,79 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
 def _is_tls_failure(error: BaseException) -> bool:
     if isinstance(error, requests.exceptions.SSLError):
         return True
+    return any(isinstance(cause, ssl.SSLError) for cause in _causes(error))
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the errors under it, outermost first: ``__cause__``, urllib3's ``reason``,
+    an error among the arguments (requests wraps urllib3's that way), then ``__context__``.
+    At most twelve deep, as a chain may loop."""
     seen: BaseException | None = error
-    for _ in range(8):  # httpx wraps ssl.SSLError in ConnectError; a chain may loop, so bounded
+    for _ in range(12):
         if seen is None:
-            return False
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+            return
+        yield seen
+        reason = getattr(seen, "reason", None)
+        seen = (
+            seen.__cause__
+            or (reason if isinstance(reason, BaseException) else None)
+            or next((arg for arg in seen.args if isinstance(arg, BaseException)), None)
+            or seen.__context__
+        )
+
+
+def _root_cause(error: BaseException) -> str:
+    """The innermost OS or TLS error under ``error``, in its own words, whole: what a user reads
+    first (``Connection refused (ECONNREFUSED)``, ``[Errno -2] Name or service not known``,
+    ``[SSL: CERTIFICATE_VERIFY_FAILED] ...``); without one, the innermost error's message.
+
+    asyncio words a refused connection as ``Connect call failed ('127.0.0.1', 1)``, so an OS
+    error of a known errno is named by the errno's own text, the same from both clients.
+    """
+    causes = list(_causes(error))
+    root = next((c for c in reversed(causes) if isinstance(c, OSError)), None)
+    if root is None:
+        text = next((str(c) for c in reversed(causes) if str(c)), "")
+        return excerpt(text, 2 * EXCERPT_LENGTH) or f"{type(error).__name__}, no detail"
+    code = root.errno
+    if code is not None and code in errno.errorcode and not isinstance(root, (ssl.SSLError, socket.gaierror)):
+        return f"{os.strerror(code)} ({errno.errorcode[code]})"
+    return excerpt(str(root) or type(root).__name__, 2 * EXCERPT_LENGTH)
+
+
+def _peer(error: BaseException) -> str:
+    """``host:port`` of the request that failed, or "" when the error does not carry it."""
+    for cause in _causes(error):
+        try:
+            url = str(cause.request.url)  # type: ignore[attr-defined]  # requests' and httpx' errors
+        except (AttributeError, RuntimeError):  # httpx raises RuntimeError for an unset request
+            continue
+        try:
+            parts = urlsplit(url)
+            port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+        except ValueError:
+            return ""
+        return f"{parts.hostname}:{port}" if parts.hostname else ""
+    return ""
+
+
+def _to_peer(error: BaseException) -> str:
+    peer = _peer(error)
+    return f" to {peer}" if peer else ""
+
+
+def _with_peer(error: BaseException) -> str:
+    peer = _peer(error)
+    return f" with {peer}" if peer else ""
 
 
 def _not_soap(error: NotSoapAnswer, **context: Any) -> NetSuiteError:
     """An HTTP answer without a usable SOAP envelope -> a typed error, transient where a retry may help.
 
-    Retried: 5xx and 429; a 200 with an HTML page (maintenance), an empty or cut-off body.
-    Not retried: 404 and other 4xx (wrong URL, proxy or IP rules), a DOCTYPE, other non-SOAP content.
+    Retried: 5xx and 429; a 200 with an HTML page (maintenance), an empty body, or XML that is
+    not well-formed and may have been cut off (no Content-Length or chunked end announced it).
+    Not retried: 404 and other 4xx (wrong URL, proxy or IP rules), a DOCTYPE, other non-SOAP
+    content, and a whole answer that is not well-formed (the same bytes would fail again).
     """
     status = error.status
     quoted = excerpt(error.content)
@@ -362,6 +521,8 @@ def _not_soap(error: NotSoapAnswer, **context: Any) -> NetSuiteError:
         hint = "Check the account id, the connection's base URL and the endpoint_version."
     elif transient:
         hint = "NetSuite may be in maintenance or a proxy answered; it is retried."
+    elif error.hint:
+        hint = error.hint
     else:
         hint = "Check the connection's base URL and any proxy or IP restriction in between."
     return NetSuiteTransportError(message, http_status=status, transient=transient, hint=hint, **context)

@@ -22,7 +22,11 @@ from airflow_asyncjob.netsuite.transports import SyncTransport
 #: How zeep reads every answer and the compact schema.
 ZEEP_SETTINGS = zeep.Settings(
     strict=False,  # unknown extra elements in answers are ignored rather than fatal
-    xml_huge_tree=False,
+    # Huge limits (a text node over 10 MB: a File record's content in a getAsyncResult page):
+    # every answer has passed the transports' strict check first, which applies libxml2's
+    # default limits to all but getAsyncResult and caps every answer's size. In recover mode
+    # (strict=False) default limits would cut such a text node short without an error.
+    xml_huge_tree=True,
     forbid_dtd=True,
     forbid_entities=True,
     forbid_external=True,

@@ -40,7 +40,8 @@ GOOD_ANSWER = http_answer("HTTP/1.1 200 OK", {"Content-Type": "text/xml; charset
 class Delivery:
     """What to do with a request: send ``answer`` bytes, or act out ``special``.
 
-    special: ``reset_mid_answer`` (half an answer, then a TCP reset), ``never_answer`` (read the
+    special: ``reset_mid_answer`` (half an answer, then a TCP reset), ``cut_off_unannounced``
+    (half an answer without Content-Length, then a clean close), ``never_answer`` (read the
     request, say nothing), ``huge`` / ``huge_unannounced`` (a 50 MB answer, streamed, with or
     without its Content-Length).
     """
@@ -115,6 +116,9 @@ class RawServer:
                     time.sleep(0.05)
                     # SO_LINGER 0: close() sends a TCP reset instead of a clean end
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                elif delivery.special == "cut_off_unannounced":  # the close ends the body
+                    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n"
+                    conn.sendall(head + GOOD_BODY[: len(GOOD_BODY) // 2])
                 elif delivery.special == "never_answer":
                     self._stop.wait(5)
                 elif delivery.special in ("huge", "huge_unannounced"):

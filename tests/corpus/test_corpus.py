@@ -1,7 +1,8 @@
 """The bad-input corpus: every answer in cases/ against the hook (sync) and the trigger (async).
 
 Each case is ``cases/<name>.http`` (the HTTP answer, byte for byte) or ``cases/<name>.json`` (an
-answer acted out: a reset, silence, 50 MB, a TLS or DNS failure), with ``<name>.expected.json``
+answer acted out: a reset, a cut-off answer, silence, 50 MB, a TLS or DNS failure, a refused
+connection), with ``<name>.expected.json``
 beside it. The case's answer is served ``times`` times (default 1, null: always), then good
 answers. Expected ``outcome``:
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import socket
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,13 @@ def load(name: str) -> tuple[Delivery, dict, str | None]:
     return Delivery(special=special, times=times), expected, special
 
 
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed again)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="module")
 def server():
     raw = RawServer()
@@ -63,9 +72,12 @@ def case(request, server, monkeypatch):
     if not special:  # an answer may name the server, e.g. an external entity
         delivery.answer = delivery.answer.replace(b"{BASE_URL}", server.base_url.encode())
     server.reset(delivery)
-    host = {"tls": f"https://127.0.0.1:{server.port}", "dns": "http://asyncjob-corpus.invalid"}.get(
-        special or "", server.base_url
-    )
+    hosts = {
+        "tls": f"https://127.0.0.1:{server.port}",
+        "dns": "http://asyncjob-corpus.invalid",
+        "refused": f"http://127.0.0.1:{closed_port()}",
+    }
+    host = hosts.get(special or "", server.base_url)
     conn = {
         "conn_type": "netsuite_soap",
         "host": host,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import socket
 import time
 
 import pytest
@@ -233,3 +235,38 @@ def test_job_not_complete_is_a_typed_fault(emulator):
     with pytest.raises(NetSuiteFault) as caught:
         hook().get_async_result(job_id)
     assert caught.value.code == "JOB_NOT_COMPLETE"
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then closed again)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def retry_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "airflow_asyncjob.netsuite.retry"]
+
+
+@pytest.mark.parametrize("side", ["sync", "async"])
+async def test_a_refused_connection_is_named_in_the_error_and_the_first_warning(
+    emulator, monkeypatch, caplog, side
+):
+    port = closed_port()
+    conn = emulator.airflow_connection()
+    conn["host"] = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
+    caplog.set_level(logging.WARNING, logger="airflow_asyncjob.netsuite.retry")
+    with pytest.raises(NetSuiteTransportError) as caught:
+        if side == "sync":
+            hook().check_async_status(EXAMPLE_JOB_IDS["finished"])
+        else:
+            async with hook().get_async_conn() as client:
+                await client.check_async_status(EXAMPLE_JOB_IDS["finished"])
+    refused = f"connection to 127.0.0.1:{port} failed: Connection refused (ECONNREFUSED)"
+    assert caught.value.transient
+    assert refused + ". Check the account id" in str(caught.value)
+    warnings = retry_warnings(caplog)
+    assert len(warnings) == FAST_RETRY.max_attempts - 1  # network errors are still retried
+    assert warnings[0].startswith(f"checkAsyncStatus for job {EXAMPLE_JOB_IDS['finished']}: {refused}; ")
+    assert "; attempt 1 failed, retrying in " in warnings[0]

@@ -15,6 +15,7 @@ from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.faults import (
     ConcurrencyLimitError,
     NetSuiteFault,
+    NetSuiteResponseError,
     NetSuiteTransportError,
     SubmitOutcomeUnknownError,
 )
@@ -149,9 +150,10 @@ def test_no_connection_at_all_is_retried_then_raised(monkeypatch, emulator):
     conn = emulator.airflow_connection()
     conn["host"] = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
-    with pytest.raises(NetSuiteTransportError, match="connection failed") as caught:
+    with pytest.raises(NetSuiteTransportError, match="Connection refused") as caught:
         hook().submit("asyncAddList", CUSTOMERS)
     assert not isinstance(caught.value, SubmitOutcomeUnknownError)
+    assert f"connection to 127.0.0.1:{port} failed: Connection refused (ECONNREFUSED)." in str(caught.value)
 
 
 def test_over_the_limit_nothing_is_sent(emulator):
@@ -167,3 +169,40 @@ def test_the_envelope_carries_typed_records(emulator):
     body = etree.fromstring(emulator.requests()[-1]["body"].encode())
     record = body.find(".//{urn:messages_2025_2.platform.webservices.netsuite.com}record")
     assert record.get("{http://www.w3.org/2001/XMLSchema-instance}type").endswith(":SalesOrder")
+
+
+def submit_answer(job_id: str | None, percent: str = "0.0") -> str:
+    """An asyncUpsertListResponse; ``job_id`` None: without a jobId element."""
+    job = "" if job_id is None else f"<platformCore:jobId>{job_id}</platformCore:jobId>"
+    return (
+        '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+        '<soapenv:Body><asyncUpsertListResponse xmlns="urn:messages_2025_2.platform.webservices'
+        '.netsuite.com"><platformCore:asyncStatusResult xmlns:platformCore="urn:core_2025_2.platform'
+        '.webservices.netsuite.com">'
+        f"{job}<platformCore:status>pending</platformCore:status>"
+        f"<platformCore:percentCompleted>{percent}</platformCore:percentCompleted>"
+        "<platformCore:estRemainingDuration>0.0</platformCore:estRemainingDuration>"
+        "</platformCore:asyncStatusResult></asyncUpsertListResponse></soapenv:Body></soapenv:Envelope>"
+    )
+
+
+@pytest.mark.parametrize("job_id", [None, "", "  "], ids=["no-jobId", "empty-jobId", "blank-jobId"])
+def test_a_submit_answer_without_a_job_id_says_what_came_back_and_is_not_sent_again(emulator, job_id):
+    emulator.inject("raw", status=200, body=submit_answer(job_id), operation="asyncUpsertList")
+    with pytest.raises(NetSuiteResponseError) as caught:
+        hook().submit("asyncUpsertList", CUSTOMERS)
+    message = str(caught.value)
+    assert message.startswith("asyncUpsertList: the answer has no jobId, so NetSuite may have created a job")
+    assert "status 'pending', percentCompleted 0.0" in message
+    assert "Web Services Usage Log" in message
+    assert not caught.value.transient
+    assert submits_sent(emulator, "asyncUpsertList") == 1
+
+
+def test_a_submit_answer_with_a_number_that_is_not_an_xsd_double_leaves_the_outcome_unknown(emulator):
+    emulator.inject(
+        "raw", status=200, body=submit_answer("ASYNCWEBSERVICES_1_2_3", "1_0"), operation="asyncUpsertList"
+    )
+    with pytest.raises(SubmitOutcomeUnknownError, match="percentCompleted is '1_0'"):
+        hook().submit("asyncUpsertList", CUSTOMERS)
+    assert submits_sent(emulator, "asyncUpsertList") == 1

@@ -7,12 +7,14 @@ import json
 import pytest
 
 from airflow_asyncjob.netsuite.faults import (
+    EXCERPT_LENGTH,
     ConcurrencyLimitError,
     ConfigurationError,
     NetSuiteError,
     NetSuiteResponseError,
     NetSuiteTransportError,
     SubmitOutcomeUnknownError,
+    excerpt,
     make_fault,
 )
 from airflow_asyncjob.netsuite.records import RecordCountError
@@ -98,3 +100,14 @@ def test_an_earlier_versions_brief_payload_keeps_message_and_transient_flag(tran
 def test_what_is_not_an_error_payload_is_refused(payload):
     with pytest.raises(ValueError, match="not a NetSuite error payload"):
         NetSuiteError.from_payload(payload)
+
+
+def test_a_long_excerpt_keeps_its_start_and_its_end():
+    text = (
+        "HTTPConnectionPool(host='h', port=1): Max retries exceeded " + "x" * 500 + " Connection refused'))"
+    )
+    short = excerpt(text)
+    assert short.startswith("HTTPConnectionPool(host='h', port=1): Max retries")
+    assert short.endswith("Connection refused'))")
+    assert f"[{len(text) - EXCERPT_LENGTH} characters cut]" in short
+    assert excerpt("short\n  text") == "short text"

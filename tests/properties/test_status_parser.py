@@ -253,3 +253,55 @@ def test_anything_else_raises_the_typed_error(netsuite, data, job_id):
         assert isinstance(result, NetSuiteResponseError), result
         assert isinstance(result, NetSuiteError) and not result.transient
         assert job_id in str(result)
+
+
+#: Spellings Python's float() reads (zeep reads xsd:double with it) that are not xsd:double.
+PYTHON_ONLY_WORDS = [
+    "inf",
+    "Inf",
+    "+inf",
+    "-inf",
+    "infinity",
+    "Infinity",
+    "-Infinity",
+    "nan",
+    "NAN",
+    "+NaN",
+    "-NaN",
+]
+OTHER_DIGITS = ["\u0660", "\u06f0", "\u0966", "\uff10"]  # Arabic-Indic, Persian, Devanagari, fullwidth zero
+
+
+@st.composite
+def python_only_doubles(draw) -> str:
+    """Text float() turns into a number that xsd:double's lexical space does not hold: digit
+    groups with ``_``, INF/NaN in other cases or with a sign NaN does not take, ``infinity``,
+    digits of other scripts; with or without XML whitespace around it."""
+    kind = draw(st.sampled_from(["underscore", "word", "script"]))
+    if kind == "underscore":
+        digits = str(draw(st.integers(min_value=10, max_value=10**12)))
+        cut = draw(st.integers(min_value=1, max_value=len(digits) - 1))
+        text = f"{digits[:cut]}_{digits[cut:]}" + draw(st.sampled_from(["", ".5", "e1"]))
+    elif kind == "word":
+        text = draw(st.sampled_from(PYTHON_ONLY_WORDS))
+    else:
+        zero = ord(draw(st.sampled_from(OTHER_DIGITS)))
+        number = str(draw(st.integers(min_value=0, max_value=100)))
+        text = "".join(chr(zero + int(d)) for d in number)
+    float(text)  # the premise: Python reads it
+    space = st.sampled_from(["", " ", "\n\t"])
+    return draw(space) + text + draw(space)
+
+
+@SETTINGS
+@given(
+    job_id=job_ids,
+    name=st.sampled_from(["percentCompleted", "estRemainingDuration"]),
+    text=python_only_doubles(),
+)
+def test_python_float_spellings_that_are_not_xsd_doubles_are_refused(netsuite, job_id, name, text):
+    fields = {"jobId": job_id, **VALID, name: text}
+    for result in netsuite.check(answer(list(fields.items())), job_id):
+        assert isinstance(result, NetSuiteResponseError), result
+        assert not result.transient
+        assert job_id in str(result) and f"{name} is " in str(result) and "xsd:double" in str(result)
