@@ -120,7 +120,19 @@ class NetSuiteError(Exception):
         if self.job_id:
             where.append(f"job {self.job_id}")
         text = f"{' for '.join(where)}: {self.message}" if where else self.message
-        return f"{text} {self.hint}" if self.hint else text
+        return join_sentences(text, self.hint)
+
+
+def join_sentences(text: str, more: str | None) -> str:
+    """``text``, then ``more`` as the next sentence: a full stop is put between them unless
+    ``text`` already ends a sentence (``.``, ``!``, ``?``, or one of them before a closing
+    bracket or quote). ``"Invalid jobId: None"`` and ``"Check the job id."`` give
+    ``"Invalid jobId: None. Check the job id."``."""
+    if not more:
+        return text
+    text = text.rstrip()
+    ended = text.rstrip(")]}\"'")[-1:] in (".", "!", "?", ":")
+    return f"{text} {more}" if ended or not text else f"{text}. {more}"
 
 
 class ConfigurationError(NetSuiteError, ValueError):

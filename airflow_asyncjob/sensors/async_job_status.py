@@ -12,7 +12,7 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, SkipMixin
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from airflow_asyncjob.errors import netsuite_error_rule, task_exception
+from airflow_asyncjob.errors import netsuite_error_rule, task_exception, task_job_id
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
 from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError, excerpt
@@ -69,6 +69,10 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
 
     Args:
         job_id: NetSuite's job id (templated, e.g. ``"{{ ti.xcom_pull(task_ids='submit') }}"``).
+            Checked before any request as ``netsuite.job_ids.require_job_id`` checks it: empty,
+            whitespace, ``None``, ``null``, ``[]`` or ``{}`` (a template that rendered a
+            missing value) fails the task without retry, asking whether the upstream task
+            returned the job id; any other printable string is sent as it is.
         netsuite_conn_id: the ``netsuite_soap`` connection id.
         on_finished_with_errors: ``"fail"``, ``"succeed"`` or ``"branch"``.
         follow_task_ids_if_finished: task ids to follow after ``finished`` (branch mode).
@@ -182,6 +186,8 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         return f"{message} NetSuite says: {'; '.join(distinct[:5])}{more}"
 
     def execute(self, context: Context) -> Any:
+        # A template that rendered nothing ("None") fails here, before any request.
+        self.job_id = task_job_id(self, self.job_id)
         if self.on_finished_with_errors == "branch":
             self._check_branch_targets()
         if self.deferrable:
