@@ -29,6 +29,7 @@ from airflow_asyncjob.netsuite.channels import AccountChannel
 from airflow_asyncjob.netsuite.client import NetSuiteClient
 from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, namespaces, normalize_account_id
 from airflow_asyncjob.netsuite.faults import NetSuiteError, NetSuiteResponseError
+from airflow_asyncjob.netsuite.job_ids import EMPTY_RENDERINGS
 from airflow_asyncjob.netsuite.limiter import AimdLimiter
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.process_state import zeep_service
@@ -126,7 +127,10 @@ def answer(fields: list[tuple[str, str]] | None) -> bytes:
     return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
-job_ids = st.text(st.sampled_from(string.ascii_letters + string.digits + "_"), min_size=1, max_size=80)
+# "None", "null" (any case) are refused before sending, as a template's rendering of nothing.
+job_ids = st.text(
+    st.sampled_from(string.ascii_letters + string.digits + "_"), min_size=1, max_size=80
+).filter(lambda job_id: job_id.lower() not in EMPTY_RENDERINGS)
 
 
 @st.composite
