@@ -20,7 +20,7 @@ refused login also says whether this machine's clock or the credentials are the 
 Exit codes:
     0  the status or the results were printed
     1  NetSuite answered with another fault, or with an answer that could not be read
-    2  wrong command line
+    2  wrong command line, or a JOB_ID that is none ("None", "null", empty: nothing is sent)
     3  the connection is missing or malformed (account id, endpoint version, base URL, a
        credential), or NetSuite does not serve its endpoint version
     4  NetSuite refused the login or the permission (credentials, clock, role)
@@ -93,6 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "result" and args.page is not None and args.page < 1:
         print("error: --page must be 1 or more (pages are 1-based)", file=sys.stderr)
+        return EXIT_USAGE
+    from airflow_asyncjob.netsuite.faults import ConfigurationError
+    from airflow_asyncjob.netsuite.job_ids import require_job_id
+
+    try:  # before the connection is read: "None" from a script is a usage error, not a connection one
+        args.job_id = require_job_id(args.job_id, name="JOB_ID", origin="the command or task that gave it")
+    except ConfigurationError as error:
+        print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     # Read connections from the metadata database too, as `airflow connections get` does;
     # outside a task Airflow's SDK would otherwise look only at variables and secrets backends.

@@ -13,10 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_asyncjob.netsuite.faults import NetSuiteError
+from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError
+from airflow_asyncjob.netsuite.job_ids import require_job_id
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator
 
 
 def task_exception(error: NetSuiteError, where: str | None = None) -> Exception:
@@ -48,3 +53,22 @@ def netsuite_error_rule(where: str | None = None) -> Iterator[None]:
         if error.transient:
             raise
         raise task_exception(error, where) from error
+
+
+def task_job_id(task: BaseOperator, job_id: Any) -> str:
+    """``job_id`` as a task rendered it, checked before any request (``require_job_id``).
+
+    Returns:
+        the job id, stripped of surrounding whitespace.
+
+    Raises:
+        AirflowFailException: not a job id, e.g. ``"None"`` from a template whose upstream task
+            returned nothing, naming the argument, the task and its upstream tasks; not retried,
+            as the same template renders the same value again.
+    """
+    upstream = ", ".join(repr(t) for t in sorted(task.upstream_task_ids))
+    origin = f"the upstream task ({upstream})" if upstream else "the upstream task"
+    try:
+        return require_job_id(job_id, name=f"job_id of task {task.task_id!r}", origin=origin)
+    except ConfigurationError as error:
+        raise task_exception(error) from error

@@ -132,7 +132,19 @@ class NetSuiteError(Exception):
         return f"{' for '.join(where)}: {self.message}" if where else self.message
 
     def _render(self) -> str:
-        return f"{self.summary} {self.hint}" if self.hint else self.summary
+        return join_sentences(self.summary, self.hint)
+
+
+def join_sentences(text: str, more: str | None) -> str:
+    """``text``, then ``more`` as the next sentence: a full stop is put between them unless
+    ``text`` already ends a sentence (``.``, ``!``, ``?``, or one of them before a closing
+    bracket or quote). ``"Invalid jobId: None"`` and ``"Check the job id."`` give
+    ``"Invalid jobId: None. Check the job id."``."""
+    if not more:
+        return text
+    text = text.rstrip()
+    ended = text.rstrip(")]}\"'")[-1:] in (".", "!", "?", ":")
+    return f"{text} {more}" if ended or not text else f"{text}. {more}"
 
 
 class ConfigurationError(NetSuiteError, ValueError):

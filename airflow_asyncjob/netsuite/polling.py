@@ -33,6 +33,13 @@ from airflow_asyncjob.netsuite.faults import ConfigurationError
 #: Estimates above this many seconds (about 30 days, NetSuite's job retention) are not trusted.
 MAX_TRUSTED_ESTIMATE = 30 * 24 * 3600.0
 
+#: The longest wait, in seconds (365 days), a poll interval or a sensor's timeout may ask for.
+#: NetSuite purges async jobs after 30 days (Help Center "SOAP Web Services Governance
+#: Overview"), so no job can be waited on for longer; and Airflow stores when a deferred wait
+#: ends as a date, which must fit every metadata database it supports: MySQL's TIMESTAMP ends
+#: on 2038-01-19, Python's datetime in year 9999 (``timeout=10**12`` overflows both).
+MAX_WAIT = 365 * 24 * 3600.0
+
 
 @dataclass(frozen=True)
 class PollSample:
@@ -125,7 +132,7 @@ def check_bounds(
     *,
     names: tuple[str, str] = ("min_interval", "max_interval"),
 ) -> None:
-    """Raise ConfigurationError unless 0 < min_interval <= max_interval, both finite seconds.
+    """Raise ConfigurationError unless 0 < min_interval <= max_interval <= MAX_WAIT seconds.
 
     Args:
         names: what the caller calls the two bounds, for the message (a sensor says
@@ -133,13 +140,35 @@ def check_bounds(
 
     Raises:
         ConfigurationError: naming the bound that is wrong, its value and what it must be, e.g.
-            ``max_interval=1.0 must be >= min_interval (5.0)``.
+            ``max_interval=1.0 must be >= min_interval (5.0)``, or more than MAX_WAIT seconds.
     """
     low, high = names
     for name, value in ((low, min_interval), (high, max_interval)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigurationError(f"{name}={value!r} must be a finite number of seconds.")
+        check_seconds(name, value)
     if min_interval <= 0:
         raise ConfigurationError(f"{low}={min_interval!r} must be > 0 seconds.")
     if max_interval < min_interval:
         raise ConfigurationError(f"{high}={max_interval!r} must be >= {low} ({min_interval!r}).")
+
+
+def check_seconds(name: str, value: object) -> float:
+    """``value`` as float seconds, or ConfigurationError unless it is a number (not a bool) that
+    is finite and at most MAX_WAIT.
+
+    Args:
+        name: what the caller calls the value, for the message (``"timeout"``).
+
+    Raises:
+        ConfigurationError: naming ``name`` and its value, e.g. ``timeout=1000000000000 s is more
+            than 365 days (31536000 s)...``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigurationError(f"{name}={value!r} must be a finite number of seconds.")
+    if value > MAX_WAIT:
+        raise ConfigurationError(
+            f"{name}={value!r} s is more than {MAX_WAIT / 86400:.0f} days ({MAX_WAIT:.0f} s), the longest "
+            "wait accepted: NetSuite purges async jobs after 30 days, and Airflow stores the end of a "
+            "deferred wait as a date, which must fit its database (MySQL's ends in January 2038). "
+            f"Give at most {MAX_WAIT:.0f} seconds."
+        )
+    return float(value)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, ObjectStoragePath, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_asyncjob.errors import netsuite_error_rule
+from airflow_asyncjob.errors import netsuite_error_rule, task_job_id
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
 from airflow_asyncjob.netsuite.faults import InvalidJobIdError
@@ -304,7 +304,9 @@ class GetAsyncResultOperator(BaseOperator):
     or has used its 20 getAsyncResult calls.
 
     Args:
-        job_id: NetSuite's job id (templated, e.g. ``"{{ ti.xcom_pull(task_ids='submit') }}"``).
+        job_id: NetSuite's job id (templated, e.g. ``"{{ ti.xcom_pull(task_ids='submit') }}"``),
+            checked as AsyncJobStatusSensor checks it: a template that rendered a missing value
+            (``None``, ``null``, empty) fails the task before any request.
         output_path: where the JSON lines go (templated).
         max_failures_in_summary: how many failed records the summary quotes.
         netsuite_conn_id: the ``netsuite_soap`` connection.
@@ -339,7 +341,7 @@ class GetAsyncResultOperator(BaseOperator):
         return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, retry=self.retry)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        job_id = str(self.job_id or "").strip()
+        job_id = task_job_id(self, self.job_id)
         self._check_finished(job_id)
         path = self._path(context, job_id)
         path.parent.mkdir(parents=True, exist_ok=True)

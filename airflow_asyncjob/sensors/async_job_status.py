@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import cached_property
@@ -12,12 +13,12 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, SkipMixin
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from airflow_asyncjob.errors import netsuite_error_rule, task_exception
+from airflow_asyncjob.errors import netsuite_error_rule, task_exception, task_job_id
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
 from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
-from airflow_asyncjob.netsuite.polling import check_bounds
+from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import (
     TIMEOUT,
@@ -30,6 +31,13 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 ON_FINISHED_WITH_ERRORS = ("fail", "succeed", "branch")
+
+
+class SensorTimingWarning(UserWarning):
+    """A sensor's poke_interval or max_poll_interval was longer than its timeout and was lowered
+    to it (warned when the DAG is parsed; Airflow shows DAG parsing warnings in its UI)."""
+
+
 #: Airflow's own deferral timeout trails the trigger's end time by this many seconds: a backstop
 #: that fails the task even when no triggerer runs.
 DEFERRAL_GRACE = 300.0
@@ -67,8 +75,20 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     Running out of ``timeout`` fails the task without retry (AirflowSensorTimeout), or skips it
     with ``soft_fail=True``. An event the sensor does not recognise fails the task, quoting it.
 
+    Times are checked when the DAG is parsed: ``timeout``, ``poke_interval`` and
+    ``max_poll_interval`` must be finite and at most ``polling.MAX_WAIT`` (365 days: NetSuite
+    purges jobs after 30 days, and the end of a deferred wait must fit Airflow's database), else
+    ValueError naming the argument and the task. A ``poke_interval`` or ``max_poll_interval``
+    longer than a ``timeout`` above 0 is lowered to the timeout with a SensorTimingWarning, so
+    the sensor never sleeps past its timeout (Airflow's poke loop sleeps a whole
+    ``poke_interval``; the trigger's waits end at the timeout).
+
     Args:
         job_id: NetSuite's job id (templated, e.g. ``"{{ ti.xcom_pull(task_ids='submit') }}"``).
+            Checked before any request as ``netsuite.job_ids.require_job_id`` checks it: empty,
+            whitespace, ``None``, ``null``, ``[]`` or ``{}`` (a template that rendered a
+            missing value) fails the task without retry, asking whether the upstream task
+            returned the job id; any other printable string is sent as it is.
         netsuite_conn_id: the ``netsuite_soap`` connection id.
         on_finished_with_errors: ``"fail"``, ``"succeed"`` or ``"branch"``.
         follow_task_ids_if_finished: task ids to follow after ``finished`` (branch mode).
@@ -76,7 +96,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
             (branch mode), typically a task that reads getAsyncResult.
         deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
         max_poll_interval: seconds; the longest wait between polls in deferrable mode (default
-            300, or ``poke_interval`` if that is longer).
+            300, or ``poke_interval`` if that is longer, or ``timeout`` if that is shorter).
         retry: how the hook (and in deferrable mode the trigger) retries a transient failure
             within one poll (default: ``RetryPolicy()``, 5 attempts within 120 s).
         **kwargs: every BaseSensorOperator option: ``poke_interval`` (seconds), ``timeout``
@@ -101,12 +121,22 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        where = f"{type(self).__name__}(task_id={kwargs.get('task_id')!r})"
+        try:
+            # Before Airflow's own checks, which overflow on these (timedelta(seconds=inf)).
+            for name in ("poke_interval", "timeout"):
+                if isinstance(kwargs.get(name), (int, float)):
+                    check_seconds(name, kwargs[name])
+            if max_poll_interval is not None:
+                check_seconds("max_poll_interval", max_poll_interval)
+            super().__init__(**kwargs)
+            check_seconds("timeout", float(self.timeout))  # also when given as a timedelta
+            check_seconds("poke_interval", float(self.poke_interval))
+        except ConfigurationError as error:
+            raise ValueError(f"{where}: {error}") from None
         self.deferrable = deferrable
         self.retry = retry
-        self.max_poll_interval = (
-            max(300.0, float(self.poke_interval)) if max_poll_interval is None else max_poll_interval
-        )
+        self.poke_interval, self.max_poll_interval = self._bounded_intervals(where, max_poll_interval)
         if deferrable:
             try:
                 check_bounds(
@@ -115,7 +145,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                     names=("poke_interval", "max_poll_interval"),
                 )
             except ConfigurationError as error:
-                raise ValueError(f"{type(self).__name__}(task_id={self.task_id!r}): {error}") from None
+                raise ValueError(f"{where}: {error}") from None
         if on_finished_with_errors not in ON_FINISHED_WITH_ERRORS:
             raise ValueError(
                 f"on_finished_with_errors={on_finished_with_errors!r} in task {self.task_id!r}: "
@@ -143,6 +173,32 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         self.job_id = job_id
         self.netsuite_conn_id = netsuite_conn_id
         self.on_finished_with_errors = on_finished_with_errors
+
+    def _bounded_intervals(self, where: str, max_poll_interval: float | None) -> tuple[float, float]:
+        """poke_interval and max_poll_interval, each at most ``timeout`` (when it is above 0), so
+        that no wait outlives the timeout by more than one poll; a value given longer than the
+        timeout is lowered to it with a SensorTimingWarning."""
+        timeout, poke_interval = float(self.timeout), float(self.poke_interval)
+        if 0 < timeout < poke_interval:
+            warnings.warn(
+                f"{where}: poke_interval={poke_interval:g} s is longer than timeout={timeout:g} s, "
+                f"so the sensor would sleep past its timeout; poking every {timeout:g} s instead.",
+                SensorTimingWarning,
+                stacklevel=3,
+            )
+            poke_interval = timeout
+        if max_poll_interval is None:
+            longest = max(300.0, poke_interval)
+            return poke_interval, (min(longest, timeout) if timeout > 0 else longest)
+        if 0 < timeout < max_poll_interval:
+            warnings.warn(
+                f"{where}: max_poll_interval={max_poll_interval:g} s is longer than timeout={timeout:g} s; "
+                f"waiting at most {timeout:g} s between polls instead.",
+                SensorTimingWarning,
+                stacklevel=3,
+            )
+            return poke_interval, timeout
+        return poke_interval, max_poll_interval
 
     @cached_property
     def hook(self) -> SoapAsyncJobHook:
@@ -182,6 +238,8 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         return f"{message} NetSuite says: {'; '.join(distinct[:5])}{more}"
 
     def execute(self, context: Context) -> Any:
+        # A template that rendered nothing ("None") fails here, before any request.
+        self.job_id = task_job_id(self, self.job_id)
         if self.on_finished_with_errors == "branch":
             self._check_branch_targets()
         if self.deferrable:

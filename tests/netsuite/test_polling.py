@@ -103,6 +103,7 @@ def test_after_failed_polls_bad_bounds_are_a_configuration_error():
         (float("nan"), 10, "poke_interval=nan must be a finite number of seconds"),
         (5, True, "max_poll_interval=True must be a finite number of seconds"),
         (10, 5, r"max_poll_interval=5 must be >= poke_interval \(10\)"),
+        (5, 10**12, r"max_poll_interval=1000000000000 s is more than 365 days \(31536000 s\)"),
     ],
 )
 def test_a_bad_bound_is_named_as_the_caller_names_it(low, high, message):

@@ -29,6 +29,7 @@ from airflow_asyncjob.netsuite.channels import AccountChannel
 from airflow_asyncjob.netsuite.client import NetSuiteClient
 from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION, namespaces, normalize_account_id
 from airflow_asyncjob.netsuite.faults import NetSuiteError, NetSuiteResponseError
+from airflow_asyncjob.netsuite.job_ids import EMPTY_RENDERINGS
 from airflow_asyncjob.netsuite.limiter import AimdLimiter
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.process_state import zeep_service
@@ -126,7 +127,10 @@ def answer(fields: list[tuple[str, str]] | None) -> bytes:
     return etree.tostring(envelope, xml_declaration=True, encoding="utf-8")
 
 
-job_ids = st.text(st.sampled_from(string.ascii_letters + string.digits + "_"), min_size=1, max_size=80)
+# "None", "null" (any case) are refused before sending, as a template's rendering of nothing.
+job_ids = st.text(
+    st.sampled_from(string.ascii_letters + string.digits + "_"), min_size=1, max_size=80
+).filter(lambda job_id: job_id.lower() not in EMPTY_RENDERINGS)
 
 
 @st.composite
@@ -140,7 +144,7 @@ def xsd_doubles(draw, values: st.SearchStrategy[float] | None = None) -> tuple[f
         text = "INF" if value > 0 else "-INF"
     else:
         forms = [repr(value), f"{value:.17E}", f"{value:.17e}"]
-        if value >= 0:
+        if math.copysign(1.0, value) > 0:  # not -0.0, whose repr has its own sign
             forms.append("+" + repr(value))
         if value.is_integer() and abs(value) < 1e15:
             forms.append(str(int(value)))
