@@ -46,7 +46,7 @@ def test_status_prints_status_percent_and_seconds_remaining(emulator):
     done = run_cli("status", job_id)
     assert done.returncode == cli.EXIT_OK, done.stderr
     line = done.stdout.strip()
-    assert line.startswith(f"job {job_id}: processing, ")
+    assert line.startswith("job processing, ") and line.endswith(f" remaining ({job_id})")
     percent = float(line.split(", ")[1].split("%")[0])
     seconds = float(line.split("about ")[1].split(" s")[0])
     assert 0 <= percent < 5 and 590 <= seconds <= 600
