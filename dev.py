@@ -81,11 +81,18 @@ def airflow_env() -> dict[str, str]:
 
 
 def example(args: list[str]) -> int:
-    """Start the emulator, run each example DAG with `airflow dags test`, stop the emulator."""
+    """Start the emulator, run each example DAG with `airflow dags test`, stop the emulator; show
+    the provider's log lines and Airflow's warnings and errors, then one verdict per DAG run.
+
+    Each run's whole Airflow log goes to ``.airflow/example-logs/<dag_id>.log``. Returns 1 when a
+    run did not succeed or a log holds an error line (a good run has none)."""
     env = airflow_env()
+    logs = ROOT / ".airflow" / "example-logs"
+    logs.mkdir(parents=True, exist_ok=True)
     emulator = subprocess.Popen(
         [str(PYTHON), "-m", "airflow_asyncjob.testing.emulator", "--port", "0"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
@@ -98,30 +105,155 @@ def example(args: list[str]) -> int:
         # Keep echoing the emulator's output so that a full pipe never blocks it.
         threading.Thread(target=echo_lines, args=(emulator.stdout,), daemon=True).start()
         run([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
+        errors: list[str] = []
         for dag_id in EXAMPLE_DAG_IDS:
-            print(f"\n=== airflow dags test {dag_id}", flush=True)
-            code = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, *args], env=env).returncode
+            log = logs / f"{dag_id}.log"
+            print(f"\n=== airflow dags test {dag_id} (whole log: {log.relative_to(ROOT)})", flush=True)
+            with log.open("w") as out:
+                airflow = subprocess.Popen(
+                    [str(BIN / "airflow"), "dags", "test", dag_id, *args],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for line in airflow.stdout or ():
+                    out.write(line)
+                    shown = shown_log_line(line)
+                    if shown:
+                        print(shown, flush=True)
+                    if ERROR_LINE.search(line):
+                        errors.append(f"{log.relative_to(ROOT)}: {line.strip()}")
+                code = airflow.wait()
             if code:
+                print(f"`airflow dags test {dag_id}` ended with exit code {code}; see {log}", file=sys.stderr)
                 return code
-        return 0
+        verdicts = json.loads(_output([str(PYTHON), "-c", VERDICT_SCRIPT, *EXAMPLE_DAG_IDS], env))
     finally:
+        QUIET.set()  # uvicorn's shutdown lines are not news
         emulator.terminate()
         try:
             emulator.wait(timeout=10)
         except subprocess.TimeoutExpired:
             emulator.kill()
+    print("\n=== Verdict", flush=True)
+    for verdict in verdicts:
+        print(describe_verdict(verdict), flush=True)
+    if errors:
+        print(f"{len(errors)} error line(s) in the Airflow logs, a good run has none:", *errors, sep="\n  ")
+    failed = [v["dag_id"] for v in verdicts if v["state"] != "success"]
+    return 1 if errors or failed else 0
+
+
+ERROR_LINE = re.compile(r"^\S+ \[(error|critical)\s*\]|^Traceback ")
+"""An error-level line of Airflow's log (structlog's console format) or a traceback."""
+LOG_LINE = re.compile(r"^\S*T(\d\d:\d\d:\d\d)\.\d+Z \[(\w+)\s*\] (.*?) \[([\w.]+)\](?: .*)?$")
+"""``<timestamp> [<level>] <message> [<logger>] <key=value...>``: Airflow's console log line."""
+OUR_LOGGERS = ("airflow.task", "airflow_asyncjob")
+
+
+def shown_log_line(line: str) -> str | None:
+    """The short form of a log line worth showing (the provider's and the DAG's own lines, and
+    warnings or errors except Python warnings about Airflow's own imports), else None."""
+    match = LOG_LINE.match(line.rstrip("\n"))
+    if match is None:
+        return line.rstrip("\n") if line.startswith("Traceback ") else None
+    clock, level, message, logger = match.groups()
+    if message.startswith("Done. Returned value was"):
+        return None  # Airflow's echo of a return value: long, and it may hold the records
+    if logger.startswith(OUR_LOGGERS) or ".airflow_asyncjob." in logger:
+        return (
+            f"  {clock} {message.rstrip()}" if level == "info" else f"  {clock} {level}: {message.rstrip()}"
+        )
+    if level in ("warning", "error", "critical") and logger != "py.warnings":
+        return f"  {clock} {level}: {message.rstrip()} [{logger}]"
+    return None
+
+
+VERDICT_SCRIPT = r"""
+import json, sys
+from types import SimpleNamespace
+from airflow.models.dagrun import DagRun
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+
+verdicts = []
+with create_session() as session:
+    for dag_id in sys.argv[1:]:
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+        if run is None:
+            verdicts.append({"dag_id": dag_id, "state": "not run", "tasks": {}, "xcoms": {}})
+            continue
+        tasks = {
+            ti.task_id: str(getattr(ti.state, "value", ti.state))
+            for ti in run.get_task_instances(session=session)
+        }
+        rows = session.execute(
+            XComModel.get_many(key="return_value", run_id=run.run_id, dag_ids=dag_id).with_only_columns(
+                XComModel.task_id, XComModel.value
+            )
+        ).all()
+        xcoms = {
+            task_id: XComModel.deserialize_value(SimpleNamespace(value=value)) for task_id, value in rows
+        }
+        state = str(getattr(run.state, "value", run.state))
+        verdicts.append({"dag_id": dag_id, "state": state, "tasks": tasks, "xcoms": xcoms})
+print(json.dumps(verdicts, default=str))
+"""
+"""Run in the venv: each DAG's latest run, its task states and XCom return values, as JSON."""
+
+
+def describe_verdict(verdict: dict) -> str:
+    """A few lines on one DAG run: state, job and final status, failed records by code, results."""
+    lines = [f"{verdict['dag_id']}: {verdict['state']}"]
+    xcoms = verdict.get("xcoms", {})
+    status = next(
+        (v for v in xcoms.values() if isinstance(v, dict) and {"job_id", "status"} <= v.keys()), None
+    )
+    summary = next(
+        ((t, v) for t, v in xcoms.items() if isinstance(v, dict) and "failures_by_code" in v), None
+    )
+    failures = next(
+        ((t, v) for t, v in xcoms.items() if isinstance(v, list) and v and all("code" in f for f in v)), None
+    )
+    if status:
+        lines.append(f"  job {status['job_id']}: {status['status']}")
+    if summary:
+        task_id, value = summary
+        by_code = ", ".join(f"{code} {count}" for code, count in value["failures_by_code"].items()) or "none"
+        lines.append(f"  records failed: {value['failed']} of {value['records']}, by code: {by_code}")
+        lines.append(f"  results: {value['output_path']} (summary in XCom of {task_id})")
+    elif failures:
+        task_id, value = failures
+        counts: dict[str, int] = {}
+        for failure in value:
+            counts[failure["code"]] = counts.get(failure["code"], 0) + 1
+        by_code = ", ".join(f"{code} {count}" for code, count in counts.items())
+        lines.append(f"  records failed: {len(value)}, by code: {by_code}")
+        lines.append(f"  results: XCom return value of {task_id}")
+    elif status and status["status"] == "finished":
+        lines.append("  records failed: none (finished), no result page read")
+    tasks = verdict.get("tasks", {})
+    lines.append("  tasks: " + ", ".join(f"{task} {state}" for task, state in tasks.items()))
+    return "\n".join(lines)
+
+
+QUIET = threading.Event()
+"""Set when the example is over: the emulator's output is no longer echoed."""
 
 
 def echo_lines(stream) -> None:
     for line in stream:
-        print(line, end="", flush=True)
+        if not QUIET.is_set() and not line.startswith("INFO:uvicorn."):
+            print(line, end="", flush=True)
 
 
 def read_emulator_connection(emulator: subprocess.Popen) -> str | None:
     """Echo the emulator's banner and return the connection JSON it prints for Airflow."""
     prefix = "export AIRFLOW_CONN_NETSUITE_DEFAULT="
     for line in emulator.stdout or ():
-        print(line, end="", flush=True)
+        if not line.startswith("INFO:uvicorn."):
+            print(line, end="", flush=True)
         if line.strip().startswith(prefix):
             return line.strip()[len(prefix) :].strip("'")
     return None
