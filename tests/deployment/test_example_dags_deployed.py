@@ -278,7 +278,9 @@ def test_example_run_ends_as_expected(
 
     sensor_log = stack.task_log_all_tries(dag_id, run_id, expected.sensor)
     job_id = expected.conf.get("job_id") or stack.xcom(dag_id, run_id, expected.sensor)["job_id"]
-    assert "NetSuite async job " in sensor_log and f"% completed, about 0 s remaining ({job_id})" in sensor_log
+    assert (
+        "NetSuite async job " in sensor_log and f"% completed, about 0 s remaining ({job_id})" in sensor_log
+    )
     for text in expected.sensor_log:
         assert text in sensor_log
 
