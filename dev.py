@@ -6,16 +6,18 @@
 
     python3 dev.py lint      # ruff check, ruff format --check, mypy
     python3 dev.py docs      # build the docs site (mkdocs --strict) into site/
-    python3 dev.py package   # build sdist + wheel, install the wheel into a clean venv, check it there
+    python3 dev.py package   # build sdist + wheel, install the wheel into a clean venv, check it
+                             # there and run some of the sdist's tests against it
     python3 dev.py test-oldest [pytest args]   # the tests on the oldest Airflow pyproject allows
 
-The first run creates ``.venv`` and installs the package with its dev extras (tests, lint,
-docs, build); later runs reuse it until pyproject.toml changes. Airflow's state lives in
-``.airflow/`` (SQLite).
+The first run creates ``.venv`` and installs the package with its ``dev`` dependency group
+(tests, lint, docs, build; pyproject.toml's ``[dependency-groups]``); later runs reuse it until
+pyproject.toml changes. Airflow's state lives in ``.airflow/`` (SQLite).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -23,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -43,7 +46,7 @@ EXAMPLE_DAG_IDS = (
 
 
 def bootstrap() -> None:
-    """Create .venv and install the package (editable, with test extras) when needed."""
+    """Create .venv and install the package (editable, with the dev dependency group) when needed."""
     if sys.version_info < (3, 10):  # noqa: UP036 -- this file runs under whatever python3 is first
         sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}.")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
@@ -53,12 +56,18 @@ def bootstrap() -> None:
         print(f"Creating {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
     print(
-        "Installing airflow-provider-asyncjob with its dev extras (a few minutes the first time) ...",
+        "Installing airflow-provider-asyncjob with its dev group (a few minutes the first time) ...",
         flush=True,
     )
     run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"])
+    # The dev tools are a PEP 735 dependency group (pip >= 25.1, upgraded above), not an extra.
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", str(ROOT), "--group", group("dev")])
     STAMP.write_text(wanted)
+
+
+def group(name: str, root: Path = ROOT) -> str:
+    """pip's ``--group`` argument for dependency group ``name`` of ``root``'s pyproject.toml."""
+    return f"{root / 'pyproject.toml'}:{name}"
 
 
 def run(cmd: list[str], **kwargs) -> None:
@@ -287,7 +296,20 @@ PACKAGE_DATA = (
     "airflow_asyncjob/py.typed",
     "airflow_asyncjob/netsuite/schema/netsuite.wsdl",
     "airflow_asyncjob/testing/emulator/scenarios/example.json",
+    "airflow_provider_asyncjob-*.dist-info/licenses/LICENSE",
 )
+"""What the wheel must hold besides the modules (fnmatch patterns)."""
+SDIST_FILES = (
+    "LICENSE",
+    "tests/conftest.py",
+    "tests/netsuite/test_models.py",
+    "tests/dags/async_job_links.py",
+    "example_dags/example_netsuite_upsert_customers.py",
+    "docs/index.md",
+)
+"""What the sdist must hold for its tests to run (MANIFEST.in), relative to its top directory."""
+SDIST_TESTS = ["tests/netsuite", "tests/test_example_dags.py"]
+"""The sdist's tests that ``package`` runs from the unpacked sdist against the installed wheel."""
 
 
 def package(args: list[str]) -> int:
@@ -299,9 +321,21 @@ def package(args: list[str]) -> int:
         wheel = next(dist.glob("*.whl"))
         sdist = next(dist.glob("*.tar.gz"))
         print(f"Built {sdist.name} and {wheel.name}", flush=True)
-        missing = [name for name in PACKAGE_DATA if name not in zipfile.ZipFile(wheel).namelist()]
+        names = zipfile.ZipFile(wheel).namelist()
+        missing = [pattern for pattern in PACKAGE_DATA if not fnmatch.filter(names, pattern)]
         if missing:
             print(f"The wheel lacks {missing}: check [tool.setuptools.package-data].", file=sys.stderr)
+            return 1
+        unpacked = Path(tmp) / "sdist"
+        with tarfile.open(sdist) as archive:
+            if hasattr(tarfile, "data_filter"):  # Python 3.10.12+: no links or paths out of the tree
+                archive.extractall(unpacked, filter="data")
+            else:
+                archive.extractall(unpacked)  # noqa: S202 -- our own sdist, just built
+        top = next(unpacked.iterdir())
+        missing = [name for name in SDIST_FILES if not (top / name).is_file()]
+        if missing:
+            print(f"The sdist lacks {missing}: check MANIFEST.in.", file=sys.stderr)
             return 1
         started = time.monotonic()
         venv.create(clean, with_pip=True)
@@ -313,6 +347,10 @@ def package(args: list[str]) -> int:
         airflow = [str(clean_bin / "airflow"), "providers"]
         providers = json.loads(_output([*airflow, "list", "-o", "json"], env))
         hooks = json.loads(_output([*airflow, "hooks", "-o", "json"], env))
+        code = run_sdist_tests(top, clean_bin, env)
+        if code:
+            print(f"The sdist's tests failed (exit code {code}).", file=sys.stderr)
+            return code
     ours = [p for p in providers if p.get("package_name") == "airflow-provider-asyncjob"]
     soap = [h for h in hooks if h.get("connection_type") == "netsuite_soap"]
     if not ours or not soap or soap[0].get("package_name") != "airflow-provider-asyncjob":
@@ -323,6 +361,31 @@ def package(args: list[str]) -> int:
     print(f"airflow providers list: {ours[0]}", flush=True)
     print(f"airflow providers hooks: {soap[0]}", flush=True)
     return 0
+
+
+def run_sdist_tests(top: Path, clean_bin: Path, env: dict[str, str]) -> int:
+    """Run SDIST_TESTS in the unpacked sdist ``top`` with the clean venv, whose installed wheel
+    they must import (the sdist's own copy of the package is moved away first)."""
+    pip = [str(clean_bin / "python"), "-m", "pip", "install", "--quiet"]
+    run([*pip, "--upgrade", "pip"])  # --group needs pip >= 25.1
+    run([*pip, "--group", group("test", top)])
+    shutil.move(str(top / "airflow_asyncjob"), str(top.parent / "airflow_asyncjob.sdist-copy"))
+    where = subprocess.run(  # from the tests' own directory, as pytest runs them
+        [str(clean_bin / "python"), "-c", "import airflow_asyncjob; print(airflow_asyncjob.__file__)"],
+        cwd=top,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    if not where.strip().startswith(str(clean_bin.parent)):
+        print(f"The sdist's tests would import {where.strip()}, not the installed wheel.", file=sys.stderr)
+        return 1
+    print(f"Running {' '.join(SDIST_TESTS)} from the unpacked sdist against the wheel ...", flush=True)
+    return subprocess.run(
+        [str(clean_bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *SDIST_TESTS],
+        cwd=top,
+        env=env,
+    ).returncode
 
 
 def _output(cmd: list[str], env: dict[str, str]) -> str:
@@ -363,7 +426,9 @@ def test_oldest(args: list[str]) -> int:
         print(f"Creating {OLDEST_VENV} with {' '.join(pins)} ...", flush=True)
         venv.create(OLDEST_VENV, with_pip=True)
         run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        run([str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]", *pins])
+        run(
+            [str(python), "-m", "pip", "install", "--quiet", "-e", str(ROOT), "--group", group("test"), *pins]
+        )
         stamp.write_text(wanted)
     version = _output([str(python), "-c", "import airflow; print(airflow.__version__)"], dict(os.environ))
     print(f"Testing on Airflow {version.strip()}", flush=True)
