@@ -4,9 +4,10 @@ cached and the RSS is this client's alone.
 
     python benchmarks/client_ready.py ours|zeep --out RESULT.json
 
-ours: the service proxy a first status poll builds (checkAsyncStatus: our compact schema for
-2023_2 without its record types, parsed once per process; see ``first_poll_service``). zeep: ``zeep.Client`` on NetSuite's full 2023_2 WSDL
-(../shared/netsuite-wsdl/2023_2, 46 XSDs) and ``create_service`` on its NetSuiteBinding.
+ours: the service proxy a first status poll builds (checkAsyncStatus: our compact schema
+for 2023_2 without its record types, parsed once per process; see ``first_poll_service``).
+zeep: ``zeep.Client`` on NetSuite's full 2023_2 WSDL (../shared/netsuite-wsdl/2023_2, 46 XSDs)
+and ``create_service`` on its NetSuiteBinding.
 Libraries are imported before the clock starts; their import time is reported apart.
 """
 
