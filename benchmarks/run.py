@@ -48,7 +48,7 @@ def bench_ready(args: argparse.Namespace) -> list[list[Any]]:
         for kind, runs in samples.items():  # interleaved: a burst of load on the machine hits both
             runs.append(run_child("client_ready.py", kind))
     rows = []
-    labels = (("ours", "ours, first poll (compact, no record types)"), ("zeep", "zeep.Client, full 2023_2 WSDL"))
+    labels = (("ours", "ours, first poll (no record types)"), ("zeep", "zeep.Client, full 2023_2 WSDL"))
     for kind, label in labels:
         runs = samples[kind]
         rows.append(row(f"{label}: ready s", [s["ready_s"] for s in runs]))
