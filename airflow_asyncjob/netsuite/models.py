@@ -113,7 +113,9 @@ class AsyncJobStatus:
             if math.isfinite(self.est_remaining_duration)
             else "remaining time unknown"
         )
-        return f"job {self.status.value}, {self.percent_completed:.1f}% completed, {remaining} ({self.job_id})"
+        return (
+            f"job {self.status.value}, {self.percent_completed:.1f}% completed, {remaining} ({self.job_id})"
+        )
 
 
 @dataclass(frozen=True)
