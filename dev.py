@@ -6,16 +6,18 @@
 
     python3 dev.py lint      # ruff check, ruff format --check, mypy
     python3 dev.py docs      # build the docs site (mkdocs --strict) into site/
-    python3 dev.py package   # build sdist + wheel, install the wheel into a clean venv, check it there
+    python3 dev.py package   # build sdist + wheel, install the wheel into a clean venv, check it
+                             # there and run some of the sdist's tests against it
     python3 dev.py test-oldest [pytest args]   # the tests on the oldest Airflow pyproject allows
 
-The first run creates ``.venv`` and installs the package with its dev extras (tests, lint,
-docs, build); later runs reuse it until pyproject.toml changes. Airflow's state lives in
-``.airflow/`` (SQLite).
+The first run creates ``.venv`` and installs the package with its ``dev`` dependency group
+(tests, lint, docs, build; pyproject.toml's ``[dependency-groups]``); later runs reuse it until
+pyproject.toml changes. Airflow's state lives in ``.airflow/`` (SQLite).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -23,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -43,7 +46,7 @@ EXAMPLE_DAG_IDS = (
 
 
 def bootstrap() -> None:
-    """Create .venv and install the package (editable, with test extras) when needed."""
+    """Create .venv and install the package (editable, with the dev dependency group) when needed."""
     if sys.version_info < (3, 10):  # noqa: UP036 -- this file runs under whatever python3 is first
         sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}.")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
@@ -53,12 +56,18 @@ def bootstrap() -> None:
         print(f"Creating {VENV} ...", flush=True)
         venv.create(VENV, with_pip=True)
     print(
-        "Installing airflow-provider-asyncjob with its dev extras (a few minutes the first time) ...",
+        "Installing airflow-provider-asyncjob with its dev group (a few minutes the first time) ...",
         flush=True,
     )
     run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[dev]"])
+    # The dev tools are a PEP 735 dependency group (pip >= 25.1, upgraded above), not an extra.
+    run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", str(ROOT), "--group", group("dev")])
     STAMP.write_text(wanted)
+
+
+def group(name: str, root: Path = ROOT) -> str:
+    """pip's ``--group`` argument for dependency group ``name`` of ``root``'s pyproject.toml."""
+    return f"{root / 'pyproject.toml'}:{name}"
 
 
 def run(cmd: list[str], **kwargs) -> None:
@@ -81,11 +90,18 @@ def airflow_env() -> dict[str, str]:
 
 
 def example(args: list[str]) -> int:
-    """Start the emulator, run each example DAG with `airflow dags test`, stop the emulator."""
+    """Start the emulator, run each example DAG with `airflow dags test`, stop the emulator; show
+    the provider's log lines and Airflow's warnings and errors, then one verdict per DAG run.
+
+    Each run's whole Airflow log goes to ``.airflow/example-logs/<dag_id>.log``. Returns 1 when a
+    run did not succeed or a log holds an error line (a good run has none)."""
     env = airflow_env()
+    logs = ROOT / ".airflow" / "example-logs"
+    logs.mkdir(parents=True, exist_ok=True)
     emulator = subprocess.Popen(
         [str(PYTHON), "-m", "airflow_asyncjob.testing.emulator", "--port", "0"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
         env=env,
     )
@@ -98,30 +114,155 @@ def example(args: list[str]) -> int:
         # Keep echoing the emulator's output so that a full pipe never blocks it.
         threading.Thread(target=echo_lines, args=(emulator.stdout,), daemon=True).start()
         run([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
+        errors: list[str] = []
         for dag_id in EXAMPLE_DAG_IDS:
-            print(f"\n=== airflow dags test {dag_id}", flush=True)
-            code = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, *args], env=env).returncode
+            log = logs / f"{dag_id}.log"
+            print(f"\n=== airflow dags test {dag_id} (whole log: {log.relative_to(ROOT)})", flush=True)
+            with log.open("w") as out:
+                airflow = subprocess.Popen(
+                    [str(BIN / "airflow"), "dags", "test", dag_id, *args],
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+                for line in airflow.stdout or ():
+                    out.write(line)
+                    shown = shown_log_line(line)
+                    if shown:
+                        print(shown, flush=True)
+                    if ERROR_LINE.search(line):
+                        errors.append(f"{log.relative_to(ROOT)}: {line.strip()}")
+                code = airflow.wait()
             if code:
+                print(f"`airflow dags test {dag_id}` ended with exit code {code}; see {log}", file=sys.stderr)
                 return code
-        return 0
+        verdicts = json.loads(_output([str(PYTHON), "-c", VERDICT_SCRIPT, *EXAMPLE_DAG_IDS], env))
     finally:
+        QUIET.set()  # uvicorn's shutdown lines are not news
         emulator.terminate()
         try:
             emulator.wait(timeout=10)
         except subprocess.TimeoutExpired:
             emulator.kill()
+    print("\n=== Verdict", flush=True)
+    for verdict in verdicts:
+        print(describe_verdict(verdict), flush=True)
+    if errors:
+        print(f"{len(errors)} error line(s) in the Airflow logs, a good run has none:", *errors, sep="\n  ")
+    failed = [v["dag_id"] for v in verdicts if v["state"] != "success"]
+    return 1 if errors or failed else 0
+
+
+ERROR_LINE = re.compile(r"^\S+ \[(error|critical)\s*\]|^Traceback ")
+"""An error-level line of Airflow's log (structlog's console format) or a traceback."""
+LOG_LINE = re.compile(r"^\S*T(\d\d:\d\d:\d\d)\.\d+Z \[(\w+)\s*\] (.*?) \[([\w.]+)\](?: .*)?$")
+"""``<timestamp> [<level>] <message> [<logger>] <key=value...>``: Airflow's console log line."""
+OUR_LOGGERS = ("airflow.task", "airflow_asyncjob")
+
+
+def shown_log_line(line: str) -> str | None:
+    """The short form of a log line worth showing (the provider's and the DAG's own lines, and
+    warnings or errors except Python warnings about Airflow's own imports), else None."""
+    match = LOG_LINE.match(line.rstrip("\n"))
+    if match is None:
+        return line.rstrip("\n") if line.startswith("Traceback ") else None
+    clock, level, message, logger = match.groups()
+    if message.startswith("Done. Returned value was"):
+        return None  # Airflow's echo of a return value: long, and it may hold the records
+    if logger.startswith(OUR_LOGGERS) or ".airflow_asyncjob." in logger:
+        return (
+            f"  {clock} {message.rstrip()}" if level == "info" else f"  {clock} {level}: {message.rstrip()}"
+        )
+    if level in ("warning", "error", "critical") and logger != "py.warnings":
+        return f"  {clock} {level}: {message.rstrip()} [{logger}]"
+    return None
+
+
+VERDICT_SCRIPT = r"""
+import json, sys
+from types import SimpleNamespace
+from airflow.models.dagrun import DagRun
+from airflow.models.xcom import XComModel
+from airflow.utils.session import create_session
+
+verdicts = []
+with create_session() as session:
+    for dag_id in sys.argv[1:]:
+        run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+        if run is None:
+            verdicts.append({"dag_id": dag_id, "state": "not run", "tasks": {}, "xcoms": {}})
+            continue
+        tasks = {
+            ti.task_id: str(getattr(ti.state, "value", ti.state))
+            for ti in run.get_task_instances(session=session)
+        }
+        rows = session.execute(
+            XComModel.get_many(key="return_value", run_id=run.run_id, dag_ids=dag_id).with_only_columns(
+                XComModel.task_id, XComModel.value
+            )
+        ).all()
+        xcoms = {
+            task_id: XComModel.deserialize_value(SimpleNamespace(value=value)) for task_id, value in rows
+        }
+        state = str(getattr(run.state, "value", run.state))
+        verdicts.append({"dag_id": dag_id, "state": state, "tasks": tasks, "xcoms": xcoms})
+print(json.dumps(verdicts, default=str))
+"""
+"""Run in the venv: each DAG's latest run, its task states and XCom return values, as JSON."""
+
+
+def describe_verdict(verdict: dict) -> str:
+    """A few lines on one DAG run: state, job and final status, failed records by code, results."""
+    lines = [f"{verdict['dag_id']}: {verdict['state']}"]
+    xcoms = verdict.get("xcoms", {})
+    status = next(
+        (v for v in xcoms.values() if isinstance(v, dict) and {"job_id", "status"} <= v.keys()), None
+    )
+    summary = next(
+        ((t, v) for t, v in xcoms.items() if isinstance(v, dict) and "failures_by_code" in v), None
+    )
+    failures = next(
+        ((t, v) for t, v in xcoms.items() if isinstance(v, list) and v and all("code" in f for f in v)), None
+    )
+    if status:
+        lines.append(f"  job {status['job_id']}: {status['status']}")
+    if summary:
+        task_id, value = summary
+        by_code = ", ".join(f"{code} {count}" for code, count in value["failures_by_code"].items()) or "none"
+        lines.append(f"  records failed: {value['failed']} of {value['records']}, by code: {by_code}")
+        lines.append(f"  results: {value['output_path']} (summary in XCom of {task_id})")
+    elif failures:
+        task_id, value = failures
+        counts: dict[str, int] = {}
+        for failure in value:
+            counts[failure["code"]] = counts.get(failure["code"], 0) + 1
+        by_code = ", ".join(f"{code} {count}" for code, count in counts.items())
+        lines.append(f"  records failed: {len(value)}, by code: {by_code}")
+        lines.append(f"  results: XCom return value of {task_id}")
+    elif status and status["status"] == "finished":
+        lines.append("  records failed: none (finished), no result page read")
+    tasks = verdict.get("tasks", {})
+    lines.append("  tasks: " + ", ".join(f"{task} {state}" for task, state in tasks.items()))
+    return "\n".join(lines)
+
+
+QUIET = threading.Event()
+"""Set when the example is over: the emulator's output is no longer echoed."""
 
 
 def echo_lines(stream) -> None:
     for line in stream:
-        print(line, end="", flush=True)
+        if not QUIET.is_set() and not line.startswith("INFO:uvicorn."):
+            print(line, end="", flush=True)
 
 
 def read_emulator_connection(emulator: subprocess.Popen) -> str | None:
     """Echo the emulator's banner and return the connection JSON it prints for Airflow."""
     prefix = "export AIRFLOW_CONN_NETSUITE_DEFAULT="
     for line in emulator.stdout or ():
-        print(line, end="", flush=True)
+        if not line.startswith("INFO:uvicorn."):
+            print(line, end="", flush=True)
         if line.strip().startswith(prefix):
             return line.strip()[len(prefix) :].strip("'")
     return None
@@ -155,7 +296,20 @@ PACKAGE_DATA = (
     "airflow_asyncjob/py.typed",
     "airflow_asyncjob/netsuite/schema/netsuite.wsdl",
     "airflow_asyncjob/testing/emulator/scenarios/example.json",
+    "airflow_provider_asyncjob-*.dist-info/licenses/LICENSE",
 )
+"""What the wheel must hold besides the modules (fnmatch patterns)."""
+SDIST_FILES = (
+    "LICENSE",
+    "tests/conftest.py",
+    "tests/netsuite/test_models.py",
+    "tests/dags/async_job_links.py",
+    "example_dags/example_netsuite_upsert_customers.py",
+    "docs/index.md",
+)
+"""What the sdist must hold for its tests to run (MANIFEST.in), relative to its top directory."""
+SDIST_TESTS = ["tests/netsuite", "tests/test_example_dags.py"]
+"""The sdist's tests that ``package`` runs from the unpacked sdist against the installed wheel."""
 
 
 def package(args: list[str]) -> int:
@@ -167,9 +321,21 @@ def package(args: list[str]) -> int:
         wheel = next(dist.glob("*.whl"))
         sdist = next(dist.glob("*.tar.gz"))
         print(f"Built {sdist.name} and {wheel.name}", flush=True)
-        missing = [name for name in PACKAGE_DATA if name not in zipfile.ZipFile(wheel).namelist()]
+        names = zipfile.ZipFile(wheel).namelist()
+        missing = [pattern for pattern in PACKAGE_DATA if not fnmatch.filter(names, pattern)]
         if missing:
             print(f"The wheel lacks {missing}: check [tool.setuptools.package-data].", file=sys.stderr)
+            return 1
+        unpacked = Path(tmp) / "sdist"
+        with tarfile.open(sdist) as archive:
+            if hasattr(tarfile, "data_filter"):  # Python 3.10.12+: no links or paths out of the tree
+                archive.extractall(unpacked, filter="data")
+            else:
+                archive.extractall(unpacked)  # noqa: S202 -- our own sdist, just built
+        top = next(unpacked.iterdir())
+        missing = [name for name in SDIST_FILES if not (top / name).is_file()]
+        if missing:
+            print(f"The sdist lacks {missing}: check MANIFEST.in.", file=sys.stderr)
             return 1
         started = time.monotonic()
         venv.create(clean, with_pip=True)
@@ -181,6 +347,10 @@ def package(args: list[str]) -> int:
         airflow = [str(clean_bin / "airflow"), "providers"]
         providers = json.loads(_output([*airflow, "list", "-o", "json"], env))
         hooks = json.loads(_output([*airflow, "hooks", "-o", "json"], env))
+        code = run_sdist_tests(top, clean_bin, env)
+        if code:
+            print(f"The sdist's tests failed (exit code {code}).", file=sys.stderr)
+            return code
     ours = [p for p in providers if p.get("package_name") == "airflow-provider-asyncjob"]
     soap = [h for h in hooks if h.get("connection_type") == "netsuite_soap"]
     if not ours or not soap or soap[0].get("package_name") != "airflow-provider-asyncjob":
@@ -191,6 +361,31 @@ def package(args: list[str]) -> int:
     print(f"airflow providers list: {ours[0]}", flush=True)
     print(f"airflow providers hooks: {soap[0]}", flush=True)
     return 0
+
+
+def run_sdist_tests(top: Path, clean_bin: Path, env: dict[str, str]) -> int:
+    """Run SDIST_TESTS in the unpacked sdist ``top`` with the clean venv, whose installed wheel
+    they must import (the sdist's own copy of the package is moved away first)."""
+    pip = [str(clean_bin / "python"), "-m", "pip", "install", "--quiet"]
+    run([*pip, "--upgrade", "pip"])  # --group needs pip >= 25.1
+    run([*pip, "--group", group("test", top)])
+    shutil.move(str(top / "airflow_asyncjob"), str(top.parent / "airflow_asyncjob.sdist-copy"))
+    where = subprocess.run(  # from the tests' own directory, as pytest runs them
+        [str(clean_bin / "python"), "-c", "import airflow_asyncjob; print(airflow_asyncjob.__file__)"],
+        cwd=top,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    if not where.strip().startswith(str(clean_bin.parent)):
+        print(f"The sdist's tests would import {where.strip()}, not the installed wheel.", file=sys.stderr)
+        return 1
+    print(f"Running {' '.join(SDIST_TESTS)} from the unpacked sdist against the wheel ...", flush=True)
+    return subprocess.run(
+        [str(clean_bin / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", *SDIST_TESTS],
+        cwd=top,
+        env=env,
+    ).returncode
 
 
 def _output(cmd: list[str], env: dict[str, str]) -> str:
@@ -231,7 +426,9 @@ def test_oldest(args: list[str]) -> int:
         print(f"Creating {OLDEST_VENV} with {' '.join(pins)} ...", flush=True)
         venv.create(OLDEST_VENV, with_pip=True)
         run([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
-        run([str(python), "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test]", *pins])
+        run(
+            [str(python), "-m", "pip", "install", "--quiet", "-e", str(ROOT), "--group", group("test"), *pins]
+        )
         stamp.write_text(wanted)
     version = _output([str(python), "-c", "import airflow; print(airflow.__version__)"], dict(os.environ))
     print(f"Testing on Airflow {version.strip()}", flush=True)

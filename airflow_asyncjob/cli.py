@@ -29,6 +29,10 @@ Exit codes:
     7  a transient failure outlived the retries (concurrency limit, maintenance, network):
        try again later
     8  the --output file could not be written (the results were printed)
+
+A reader that closes stdout early (``| head``) ends the printing quietly, without changing the
+exit code. ``--output`` is written page by page as the pages arrive, and with ``--output`` every
+page is still read and written after the reader has gone; without it no further page is read.
 """
 
 from __future__ import annotations
@@ -36,10 +40,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import os
 import sys
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -122,7 +128,8 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
     try:
         if args.command == "status":
             status = hook.check_async_status(args.job_id)
-            print(json.dumps(status.to_dict()) if args.json else status.describe(), file=out)
+            line = json.dumps(status.to_dict()) if args.json else status.describe()
+            ClosablePipe(out).write_with(lambda out: print(line, file=out))
             return EXIT_OK
         return _result(hook, args.job_id, args.page or 1, args.all, args.output, out)
     except AirflowNotFoundException as error:
@@ -139,36 +146,136 @@ def _run(args: argparse.Namespace, out: TextIO) -> int:
 def _result(
     hook: SoapAsyncJobHook, job_id: str, page_index: int, every_page: bool, output: str | None, out: TextIO
 ) -> int:
+    """Read the pages one by one; each is written to ``output`` and printed as it arrives."""
     from airflow_asyncjob.netsuite.faults import NetSuiteError
 
-    pages: list[AsyncResultPage] = []
+    screen = ClosablePipe(out)
+    file = PagesFile.open(job_id, output)
+    code = EXIT_OK if file is None or file.ok else EXIT_OUTPUT
+    pages = 0
     failure: NetSuiteError | None = None
     try:
-        pages.append(hook.get_async_result(job_id, page_index))
-        last = (pages[0].total_pages or 1) if every_page else page_index
-        for index in range(page_index + 1, last + 1):
-            pages.append(hook.get_async_result(job_id, index))
+        last = page_index
+        index = page_index
+        while index <= last:
+            page = hook.get_async_result(job_id, index)
+            if pages == 0 and every_page:
+                last = page.total_pages or 1
+            pages += 1
+            if file is not None:
+                file.add(page)
+            screen.write_with(functools.partial(print_page, page))
+            if screen.closed and (file is None or not file.ok):
+                break  # nobody reads any more pages: don't spend getAsyncResult calls on them
+            index += 1
     except NetSuiteError as error:
         if not pages:
+            if file is not None:
+                file.discard()
             raise
-        failure = error  # keep and write the pages already read: each cost one of 20 calls
-    for page in pages:
-        print_page(page, out)
-    code = EXIT_OK
-    if output:
-        try:
-            with open(output, "w", encoding="utf-8") as file:
-                json.dump({"job_id": job_id, "pages": [dataclasses.asdict(p) for p in pages]}, file, indent=2)
-                file.write("\n")
-        except OSError as error:
-            print(f"error: cannot write {output}: {error}", file=sys.stderr)
-            code = EXIT_OUTPUT
+        failure = error  # keep the pages already read and written: each cost one of 20 calls
+    if file is not None:
+        if file.close():
+            screen.write_with(lambda out: print(f"wrote {pages} page(s) to {output}", file=out))
         else:
-            print(f"wrote {len(pages)} page(s) to {output}", file=out)
+            code = EXIT_OUTPUT
     if failure is not None:
-        print(f"error: after {len(pages)} page(s): {hook.explain_error(failure)}", file=sys.stderr)
+        print(f"error: after {pages} page(s): {hook.explain_error(failure)}", file=sys.stderr)
         return exit_code(failure)
     return code
+
+
+class ClosablePipe:
+    """stdout that a reader may close early (``| head``): the first write that finds the pipe
+    closed points stdout at the null device (so that the interpreter's last flush cannot fail
+    either) and every later write is dropped; ``closed`` says so."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.closed = False
+
+    def write_with(self, printer: Callable[[TextIO], None]) -> None:
+        """``printer(out)``, then a flush, unless the reader has gone."""
+        if self.closed:
+            return
+        try:
+            printer(self.out)
+            self.out.flush()
+        except BrokenPipeError:
+            self.closed = True
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.out.fileno())
+                os.close(devnull)
+
+
+class PagesFile:
+    """``--output``: ``{"job_id", "pages": [...]}`` written page by page as the pages arrive, so
+    that what was read is on disk even when the run ends early. A write error is reported on
+    stderr once; ``ok`` is then False and later pages are only printed."""
+
+    def __init__(self, path: str, file: TextIO | None) -> None:
+        self.path = path
+        self.file = file
+        self.count = 0
+
+    @classmethod
+    def open(cls, job_id: str, path: str | None) -> PagesFile | None:
+        if path is None:
+            return None
+        try:
+            file: TextIO | None = open(path, "w", encoding="utf-8")  # noqa: SIM115 -- closed in close()
+        except OSError as error:
+            print(f"error: cannot write {path}: {error}", file=sys.stderr)
+            return cls(path, None)
+        pages = cls(path, file)
+        pages._write(f'{{\n  "job_id": {json.dumps(job_id)},\n  "pages": [')
+        return pages
+
+    @property
+    def ok(self) -> bool:
+        return self.file is not None
+
+    def add(self, page: AsyncResultPage) -> None:
+        body = textwrap.indent(json.dumps(dataclasses.asdict(page), indent=2), "    ")
+        self._write(("," if self.count else "") + "\n" + body)
+        self.count += 1
+
+    def close(self) -> bool:
+        """End the JSON document; True when the whole file was written."""
+        self._write("\n  ]\n}\n" if self.count else "]\n}\n")
+        if self.file is None:
+            return False
+        try:
+            self.file.close()
+        except OSError as error:
+            self._fail(error)
+            return False
+        return True
+
+    def discard(self) -> None:
+        """No page was read: leave no half-written file behind."""
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+            with contextlib.suppress(OSError):
+                os.remove(self.path)
+
+    def _write(self, text: str) -> None:
+        if self.file is None:
+            return
+        try:
+            self.file.write(text)
+            self.file.flush()
+        except OSError as error:
+            self._fail(error)
+
+    def _fail(self, error: OSError) -> None:
+        print(f"error: cannot write {self.path}: {error}", file=sys.stderr)
+        with contextlib.suppress(OSError):
+            if self.file is not None:
+                self.file.close()
+        self.file = None
 
 
 def print_page(page: AsyncResultPage, out: TextIO) -> None:

@@ -53,6 +53,24 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
         "description": "SOAP endpoint as YYYY_N; 2025_2 is the last one NetSuite ships.",
         "schema": {"type": ["string", "null"], "default": "2025_2"},
     },
+    "max_in_flight": {
+        "label": "Max requests in flight",
+        "description": "Optional: requests this account may have in flight at once from one triggerer "
+        "(default 4). NetSuite's smallest account limit is 5, shared with other integrations.",
+        "schema": {"type": ["integer", "null"], "minimum": 1},
+    },
+    "verify_tls": {
+        "label": "Verify TLS",
+        "description": "Check NetSuite's TLS certificate (default). Turn off only for an emulator or a "
+        "trusted proxy: a machine in between could read the token passport and records.",
+        "schema": {"type": "boolean", "default": True},
+    },
+    "wsdl": {
+        "label": "WSDL (optional)",
+        "description": "NetSuite's WSDL of the endpoint version, as a URL or a local path, for record "
+        "types beyond the compact schema shipped here; empty for the compact schema.",
+        "schema": dict(_OPTIONAL_STRING),
+    },
 }
 """The connection's extra keys, in Airflow's ``conn-fields`` shape (label, description, JSON schema).
 

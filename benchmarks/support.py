@@ -19,7 +19,11 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-REAL_WSDL = ROOT.parent / "shared" / "netsuite-wsdl" / "2023_2" / "netsuite.wsdl"
+# NetSuite's published 2023_2 WSDL: ../shared/netsuite-wsdl/2023_2, or $NETSUITE_WSDL_DIR as for the tests.
+REAL_WSDL = (
+    Path(os.environ.get("NETSUITE_WSDL_DIR", ROOT.parent / "shared" / "netsuite-wsdl" / "2023_2"))
+    / "netsuite.wsdl"
+)
 ENDPOINT_VERSION = "2023_2"  # the real WSDL's version; both clients of a comparison use it
 REAL_BINDING = "{urn:platform_2023_2.webservices.netsuite.com}NetSuiteBinding"
 ACCOUNT_ID = "1234567_SB1"  # the emulator's default account

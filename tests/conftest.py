@@ -30,7 +30,12 @@ REAL_SCHEMA_DIR = Path(
 def real_schema_dir() -> Path:
     """NetSuite's published 2023_2 WSDL/XSD set (../shared/netsuite-wsdl/2023_2 or $NETSUITE_WSDL_DIR)."""
     if not (REAL_SCHEMA_DIR / "netsuite.wsdl").exists():
-        pytest.skip(f"the real 2023_2 schema is not at {REAL_SCHEMA_DIR} (set NETSUITE_WSDL_DIR)")
+        pytest.skip(
+            "needs NetSuite's published 2023_2 WSDL/XSD set, against which the shipped compact "
+            "schema, the client's requests and the emulator's answers are validated; it is not at "
+            f"{REAL_SCHEMA_DIR}. "
+            "Put NetSuite's netsuite.wsdl and its xsd/ directory there, or point NETSUITE_WSDL_DIR at them."
+        )
     return REAL_SCHEMA_DIR
 
 

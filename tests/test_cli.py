@@ -46,7 +46,7 @@ def test_status_prints_status_percent_and_seconds_remaining(emulator):
     done = run_cli("status", job_id)
     assert done.returncode == cli.EXIT_OK, done.stderr
     line = done.stdout.strip()
-    assert line.startswith(f"job {job_id}: processing, ")
+    assert line.startswith("job processing, ") and line.endswith(f" remaining ({job_id})")
     percent = float(line.split(", ")[1].split("%")[0])
     seconds = float(line.split("about ")[1].split(" s")[0])
     assert 0 <= percent < 5 and 590 <= seconds <= 600
@@ -204,3 +204,42 @@ def test_unwritable_output_exits_8_after_printing_the_results(emulator, tmp_path
 )
 def test_exit_code_for_each_kind_of_error(error, code):
     assert cli.exit_code(error) == code
+
+
+def run_cli_into_a_closed_pipe(*args: str) -> subprocess.CompletedProcess[str]:
+    """The command with a stdout whose reader is gone before it writes anything (``| head -0``)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "airflow_asyncjob", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_a_reader_that_closes_early_ends_quietly_and_the_output_file_holds_every_page(emulator, tmp_path):
+    """`result --all --output f.json | head`: every page read is still written to the file."""
+    job_id = emulator.create_job({"operation": "asyncSearch", **DONE, "page_size": 100, "total_records": 250})
+    output = tmp_path / "pages.json"
+    done = run_cli_into_a_closed_pipe("result", job_id, "--all", "--output", str(output))
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    written = json.loads(output.read_text())
+    assert written["job_id"] == job_id
+    assert [page["page_index"] for page in written["pages"]] == [1, 2, 3]
+    assert emulator.stats()["requests"]["getAsyncResult"] == 3
+
+
+def test_without_output_a_closed_pipe_stops_reading_pages(emulator):
+    """Nobody reads the pages: no more of the job's 20 getAsyncResult calls are spent on them."""
+    job_id = emulator.create_job({"operation": "asyncSearch", **DONE, "page_size": 100, "total_records": 250})
+    done = run_cli_into_a_closed_pipe("result", job_id, "--all")
+    assert done.returncode == cli.EXIT_OK, done.stderr
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+    assert emulator.stats()["requests"]["getAsyncResult"] == 1

@@ -14,7 +14,17 @@ import pytest
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
 
-FIELDS = ["account_id", "consumer_key", "consumer_secret", "token_id", "token_secret", "endpoint_version"]
+FIELDS = [
+    "account_id",
+    "consumer_key",
+    "consumer_secret",
+    "token_id",
+    "token_secret",
+    "endpoint_version",
+    "max_in_flight",
+    "verify_tls",
+    "wsdl",
+]
 LABELS = {
     "account_id": "Account ID",
     "consumer_key": "Consumer key",
@@ -22,6 +32,9 @@ LABELS = {
     "token_id": "Token ID",
     "token_secret": "Token secret",
     "endpoint_version": "Endpoint version",
+    "max_in_flight": "Max requests in flight",
+    "verify_tls": "Verify TLS",
+    "wsdl": "WSDL (optional)",
 }
 
 
@@ -64,6 +77,20 @@ def test_form_has_a_labelled_field_per_extra_key_with_secrets_as_passwords(provi
         "token_secret",
     }
     assert widgets["endpoint_version"].field["value"] == "2025_2"
+    assert widgets["verify_tls"].field["value"] is True
+    assert widgets["max_in_flight"].field["schema"]["type"] == ["integer", "null"]
+
+
+def test_every_extra_key_the_docs_list_is_a_form_field():
+    """docs/connection.md says each extra is a labelled field of the connection form."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "connection.md").read_text()
+    documented = set()
+    for line in text.splitlines():
+        if line.startswith("| extra "):
+            documented.update(part.strip("` ") for part in line.split("|")[1][len(" extra ") :].split(","))
+    assert documented == set(FIELDS)
 
 
 def test_form_hides_unused_standard_fields_and_labels_host_as_base_url(providers_manager, form_metadata):
@@ -90,7 +117,9 @@ def ui_stored_extra(emulator, form_metadata, **values: Any) -> str:
     """The extra JSON the UI form saves: every form field under its own name, null when left empty."""
     creds = emulator.airflow_connection()["extra"]
     extra = {name: spec["value"] for name, spec in form_metadata.extra_fields.items()}
-    extra.update({name: creds[name] for name in FIELDS if name != "endpoint_version"}, **values)
+    extra.update(
+        {name: creds[name] for name in FIELDS if name in creds and name != "endpoint_version"}, **values
+    )
     return json.dumps(extra)
 
 

@@ -44,6 +44,25 @@ def job_id_from(value: Any) -> str | None:
     return None
 
 
+def returned_value(ti_key: TaskInstanceKey) -> Any:
+    """The task's XCom return value, or None when it has none (yet).
+
+    Read without ``XCom.get_value``: Airflow's API client logs ``XCom not found`` at error level
+    for every read of a value that does not exist, and a deferred or rescheduled try (the link is
+    computed when the try ends) or a failed one has none. The slice read (every map index's
+    value) answers an empty list instead. A mapped task's own value is then read by its map index.
+    """
+    values = XCom.get_all(
+        key="return_value", dag_id=ti_key.dag_id, task_id=ti_key.task_id, run_id=ti_key.run_id
+    )
+    if not values:
+        return None
+    map_index = getattr(ti_key, "map_index", -1)
+    if map_index is None or map_index < 0:
+        return values[0]
+    return XCom.get_value(ti_key=ti_key, key="return_value")
+
+
 class AsyncJobLink(BaseOperatorLink):
     """ "NetSuite UI": opens the NetSuite account that runs the task's async job.
 
@@ -55,9 +74,9 @@ class AsyncJobLink(BaseOperatorLink):
     ``netsuite_ui_url``) and the job id is found on that page. A guessed page URL could break
     without notice; this one cannot.
 
-    The link is shown once the task has a job id: its XCom return value (a job id string, or a
-    dict with ``"job_id"`` such as the sensor's final status) or, while a sensor still waits, its
-    rendered ``job_id`` argument. The account id comes from the task's ``netsuite_conn_id``
+    The link is shown once the task has a job id: its rendered ``job_id`` argument (the sensor,
+    the result operator) or else its XCom return value (a job id string or a list of them, as the
+    submit operator returns). The account id comes from the task's ``netsuite_conn_id``
     connection. Airflow 3 computes the link in the worker when the try ends (also when a sensor
     is rescheduled or deferred) and keeps it in XCom under ``xcom_key``; with no job id or no
     usable connection, the link is empty and the UI does not show it.
@@ -67,8 +86,7 @@ class AsyncJobLink(BaseOperatorLink):
 
     def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
         """The URL, or "" when the task has no job id or its connection has no usable account id."""
-        job_id = job_id_from(XCom.get_value(ti_key=ti_key, key="return_value"))
-        job_id = job_id or job_id_from(getattr(operator, "job_id", None))
+        job_id = job_id_from(getattr(operator, "job_id", None)) or job_id_from(returned_value(ti_key))
         if job_id is None:
             return ""
         conn_id = getattr(operator, "netsuite_conn_id", None) or SoapAsyncJobHook.default_conn_name

@@ -106,13 +106,20 @@ class AsyncJobStatus:
         )
 
     def describe(self) -> str:
-        """One human line: job id, status, percent completed, estimated seconds remaining."""
+        """One human line: status, percent completed, estimated seconds remaining, then the job id.
+
+        ``job processing, 42.5% completed, about 12 s remaining (ASYNCWEBSERVICES_...)``: the
+        job id comes last because it is long (about 70 characters) and the rest is what changes
+        from one poll to the next, so that it stays on screen in a log viewer's line.
+        """
         remaining = (
             f"about {self.est_remaining_duration:.0f} s remaining"
             if math.isfinite(self.est_remaining_duration)
             else "remaining time unknown"
         )
-        return f"job {self.job_id}: {self.status.value}, {self.percent_completed:.1f}% completed, {remaining}"
+        return (
+            f"job {self.status.value}, {self.percent_completed:.1f}% completed, {remaining} ({self.job_id})"
+        )
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,19 @@ with DAG(
         timeout=60,
     )
     submit >> wait
+
+
+with DAG(
+    dag_id="async_job_links_deferred",
+    schedule=None,
+    catchup=False,
+    params={"job_id": Param("", type="string")},
+) as deferred_dag:
+    # A deferred (or rescheduled) try ends with no return value yet: the link is computed then too.
+    AsyncJobStatusSensor(
+        task_id="wait_for_job",
+        job_id="{{ params.job_id }}",
+        deferrable=True,
+        poke_interval=0.2,
+        timeout=60,
+    )

@@ -92,7 +92,7 @@ def test_no_link_when_the_connection_is_unknown(airflow_db, emulator):
 
 def test_a_waiting_sensor_links_from_its_job_id_argument(emulator, monkeypatch):
     """Before the final status is pushed (rescheduled, deferred), the rendered job_id is used."""
-    monkeypatch.setattr("airflow_asyncjob.links.async_job.XCom.get_value", lambda **kwargs: None)
+    monkeypatch.setattr("airflow_asyncjob.links.async_job.XCom.get_all", lambda **kwargs: None)
     sensor = AsyncJobStatusSensor(task_id="wait", job_id=EXAMPLE_JOB_IDS["finished"])
     assert AsyncJobLink().get_link(sensor, ti_key=None) == SANDBOX_UI
 
@@ -102,6 +102,26 @@ def test_no_link_for_a_connection_without_a_usable_account_id(emulator, monkeypa
     conn = emulator.airflow_connection()
     conn["extra"]["account_id"] = account_id
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
-    monkeypatch.setattr("airflow_asyncjob.links.async_job.XCom.get_value", lambda **kwargs: "ASYNC_1")
     sensor = AsyncJobStatusSensor(task_id="wait", job_id="ASYNC_1")
     assert AsyncJobLink().get_link(sensor, ti_key=None) == ""
+
+
+def test_a_deferred_sensors_successful_run_logs_no_error(airflow_db, emulator, capfd, caplog):
+    """The link is computed when the deferred try ends, before any return value exists: it must
+    not ask for one (Airflow logs "XCom not found" at error level for every such read)."""
+    job_id = emulator.create_job(
+        {
+            "operation": "asyncAddList",
+            "pending_seconds": 0.2,
+            "processing_seconds": 0.3,
+            "start_on_first_request": True,
+            "records": [{"externalId": "a", "success": True}],
+        }
+    )
+    dag_run = async_job_links.deferred_dag.test(run_conf={"job_id": job_id})
+    assert dag_run.get_task_instance("wait_for_job").state == "success"
+    assert stored_links(dag_run) == {"wait_for_job": SANDBOX_UI}
+    out, err = capfd.readouterr()
+    logged = out + err + caplog.text
+    assert "XCom not found" not in logged
+    assert not [line for line in logged.splitlines() if "[error" in line or " ERROR " in line]

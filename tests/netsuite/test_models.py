@@ -69,4 +69,4 @@ def test_status_round_trips_through_its_xcom_shape():
 
 def test_describe_gives_the_poke_log_line():
     status = parse_async_status(answer(), requested_job_id="JOB-1")
-    assert status.describe() == "job JOB-1: processing, 42.5% completed, about 12 s remaining"
+    assert status.describe() == "job processing, 42.5% completed, about 12 s remaining (JOB-1)"

@@ -73,9 +73,9 @@ def test_every_status_and_policy(airflow_db, emulator, capfd, final_status, poli
     output = capfd.readouterr().out
     # one line per poke with job id, status, percent and seconds remaining; the job passes
     # through pending and processing before its final status
-    assert f"NetSuite async job {job_id}: pending, 0.0% completed" in output
-    assert f"NetSuite async job {job_id}: processing, " in output
-    assert f"NetSuite async job {job_id}: {final_status}, 100.0% completed, about 0 s remaining" in output
+    assert f"NetSuite async job pending, 0.0% completed, about 0 s remaining ({job_id})" in output
+    assert "NetSuite async job processing, " in output
+    assert f"NetSuite async job {final_status}, 100.0% completed, about 0 s remaining ({job_id})" in output
     if sensor_state == "success":
         ti = next(t for t in dag_run.get_task_instances() if t.task_id == "wait")
         assert ti.xcom_pull(task_ids="wait") == {
