@@ -40,7 +40,7 @@ def test_a_sensor_task_on_the_default_connection_logs_no_short_secret_warning(
     logged = output.out + output.err + caplog.text
     (wait,) = [ti for ti in dag_run.get_task_instances() if ti.task_id == "wait"]
     assert getattr(wait.state, "value", wait.state) == "success"
-    assert f"NetSuite async job {job_id}: finished" in logged  # the task's log was captured
+    assert f"NetSuite async job finished, 100.0% completed, about 0 s remaining ({job_id})" in logged
     assert "Skipping masking" not in logged
     for name in ("consumer_secret", "token_secret", "token_id"):
         assert extra[name] not in logged
