@@ -48,6 +48,7 @@ def test_airflow_finds_the_connection_type_and_its_hook():
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     hook = ProvidersManagerTaskRuntime().hooks["netsuite_soap"]
+    assert hook is not None
     assert hook.hook_class_name == "airflow_asyncjob.hooks.soap_async_job.SoapAsyncJobHook"
     assert hook.connection_id_attribute_name == "netsuite_conn_id"
     assert hook.hook_name == "NetSuite SOAP (async jobs)"

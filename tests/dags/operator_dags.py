@@ -9,7 +9,7 @@ from airflow.sdk import DAG, Param, task
 from airflow_asyncjob.operators.async_job import AsyncJobSubmitOperator, GetAsyncResultOperator
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 
-DAGS = {}
+DAGS: dict[str, DAG] = {}
 
 
 def _register(dag: DAG) -> None:

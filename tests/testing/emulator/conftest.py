@@ -18,7 +18,7 @@ from airflow_asyncjob.testing.emulator import Emulator
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-CREDENTIALS = {
+CREDENTIALS: dict[str, Any] = {
     "account": "1234567_SB1",
     "consumer_key": "ck",
     "token_id": "tk",
