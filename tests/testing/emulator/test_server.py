@@ -238,7 +238,9 @@ def test_stop_frees_the_port_and_the_thread() -> None:
     emulator = Emulator().start()
     port, thread = emulator.port, emulator._thread
     assert thread is not None
-    assert SoapClient(emulator).call("getServerTime").status_code == 200
+    soap_client = SoapClient(emulator)
+    assert soap_client.call("getServerTime").status_code == 200
+    soap_client.http.close()
     emulator.stop()
     assert not thread.is_alive()
     with pytest.raises(OSError):
