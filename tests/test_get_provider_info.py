@@ -58,6 +58,7 @@ def test_airflow_finds_the_connection_type_and_its_hook():
     from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
     hook = ProvidersManagerTaskRuntime().hooks["netsuite_soap"]
+    assert hook is not None
     assert hook.hook_class_name == "airflow_asyncjob.hooks.soap_async_job.SoapAsyncJobHook"
     assert hook.connection_id_attribute_name == "netsuite_conn_id"
     assert hook.hook_name == "NetSuite SOAP (async jobs)"
@@ -86,7 +87,7 @@ def test_every_extra_key_the_docs_list_is_a_form_field():
     from pathlib import Path
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "connection.md").read_text()
-    documented = set()
+    documented: set[str] = set()
     for line in text.splitlines():
         if line.startswith("| extra "):
             documented.update(part.strip("` ") for part in line.split("|")[1][len(" extra ") :].split(","))

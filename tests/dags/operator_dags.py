@@ -10,7 +10,7 @@ from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.operators.async_job import AsyncJobSubmitOperator, GetAsyncResultOperator
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 
-DAGS = {}
+DAGS: dict[str, DAG] = {}
 QUICK_RETRY = RetryPolicy(max_attempts=3, initial_wait=0.01, max_wait=0.02)
 """The hook retries fast in the submit DAGs (the read_results DAG keeps the default policy)."""
 

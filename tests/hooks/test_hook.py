@@ -19,10 +19,17 @@ from airflow_asyncjob.netsuite.faults import (
     NetSuiteFault,
     NetSuiteTransportError,
 )
-from airflow_asyncjob.netsuite.models import AsyncStatus
+from airflow_asyncjob.netsuite.models import AsyncStatus, RecordRef, RecordResult
 from airflow_asyncjob.netsuite.process_state import zeep_service
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
+
+
+def ref(result: RecordResult) -> RecordRef:
+    """A record result's baseRef, which every result these tests read has."""
+    assert result.base_ref is not None, result
+    return result.base_ref
+
 
 FAST_RETRY = RetryPolicy(max_attempts=4, max_delay=30, initial_wait=0.01, max_wait=0.05)
 TBA = "{urn:core_2025_2.platform.webservices.netsuite.com}"
@@ -88,14 +95,14 @@ def test_finished_with_errors_result_lists_failed_records_with_codes(emulator):
     page = h.get_async_result(job_id)
     assert page.result_type == "AsyncUpsertListResult"
     assert len(page.records) == 5
-    failed = {r.base_ref.external_id: (r.details[0].code, r.details[0].message) for r in page.failed_records}
+    failed = {ref(r).external_id: (r.details[0].code, r.details[0].message) for r in page.failed_records}
     assert failed == {
         "cust-0102": ("DUP_ENTITY", "This entity already exists."),
         "cust-0104": ("INVALID_KEY_OR_REF", "Invalid subsidiary reference key 99."),
     }
     ok = [r for r in page.records if r.is_success]
-    assert {r.base_ref.internal_id for r in ok} == {"2101", "2103", "2105"}
-    assert all(r.base_ref.type == "customer" for r in page.records)
+    assert {ref(r).internal_id for r in ok} == {"2101", "2103", "2105"}
+    assert all(ref(r).type == "customer" for r in page.records)
 
 
 def test_retry_after_transient_fault_carries_a_new_nonce(emulator):

@@ -66,7 +66,9 @@ async def test_a_page_with_a_twelve_megabyte_value_parses_in_one_request(emulato
         async with hook().get_async_conn() as client:
             page = await client.get_async_result(job_id, 1)
     assert [(r.is_success, r.record_type) for r in page.records] == [(True, "Customer")]
-    assert page.records[0].record["comments"] == content  # whole, not cut at 10 MB
+    record = page.records[0].record
+    assert record is not None
+    assert record["comments"] == content  # whole, not cut at 10 MB
     assert result_reads(emulator) == 1
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from typing import Any
 
 import pytest
 from lxml import etree
@@ -19,18 +20,25 @@ from airflow_asyncjob.netsuite.faults import (
     NetSuiteTransportError,
     SubmitOutcomeUnknownError,
 )
-from airflow_asyncjob.netsuite.models import AsyncStatus
+from airflow_asyncjob.netsuite.models import AsyncStatus, RecordRef, RecordResult
 from airflow_asyncjob.netsuite.records import RecordCountError
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.testing.emulator import Timeline
 from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
 
+
+def ref(result: RecordResult) -> RecordRef:
+    """A record result's baseRef, which every result these tests read has."""
+    assert result.base_ref is not None, result
+    return result.base_ref
+
+
 FAST_RETRY = RetryPolicy(max_attempts=3, max_delay=30, initial_wait=0.01, max_wait=0.05)
-CUSTOMERS = [
+CUSTOMERS: list[dict[str, Any]] = [
     {"@type": "customer", "externalId": "cust-1", "companyName": "Acme", "subsidiary": {"internalId": "1"}},
     {"@type": "customer", "externalId": "dup-2", "companyName": "Globex"},
 ]
-SUBMITS = {
+SUBMITS: dict[str, Any] = {
     "asyncAddList": CUSTOMERS,
     "asyncUpdateList": [{"@type": "customer", "internalId": "7", "phone": "555-0100"}],
     "asyncUpsertList": CUSTOMERS,
@@ -76,7 +84,7 @@ def test_every_operation_creates_a_job_and_its_results_parse(monkeypatch, emulat
     assert page.result_type == expected_type
     if operation == "asyncSearch":
         assert page.total_records == 3
-        assert [(r.record_type, r.base_ref.internal_id) for r in page.records] == [
+        assert [(r.record_type, ref(r).internal_id) for r in page.records] == [
             ("Customer", "1"),
             ("Customer", "2"),
             ("Customer", "3"),
@@ -84,7 +92,7 @@ def test_every_operation_creates_a_job_and_its_results_parse(monkeypatch, emulat
         assert page.records[0].record == {"@type": "Customer", "internalId": "1"}
     elif operation == "asyncGetList":
         assert [(r.is_success, r.record_type) for r in page.records] == [(True, "Customer"), (False, None)]
-        assert page.records[0].base_ref.internal_id == "7"
+        assert ref(page.records[0]).internal_id == "7"
         assert page.failed_records[0].details[0].code == "DUP_ENTITY"
     elif operation == "asyncInitializeList":
         assert [(r.is_success, r.record_type) for r in page.records] == [(True, "SalesOrder")]
@@ -92,7 +100,7 @@ def test_every_operation_creates_a_job_and_its_results_parse(monkeypatch, emulat
         expected = [
             (r.get("externalId"), not r.get("externalId", "").startswith("dup-")) for r in SUBMITS[operation]
         ]
-        sent = [(r.base_ref.external_id, r.is_success) for r in page.records]
+        sent = [(ref(r).external_id, r.is_success) for r in page.records]
         assert sent == expected
 
 

@@ -75,7 +75,9 @@ def test_clock_skew_is_named_as_the_cause_with_its_size(monkeypatch, skew, direc
         ok, message = SoapAsyncJobHook().test_connection()
     assert not ok
     assert "fault InvalidCredentialsFault, code USER_ERROR" in message
-    size = int(re.search(r"clock is (\d+) s", message).group(1))
+    clock = re.search(r"clock is (\d+) s", message)
+    assert clock, message
+    size = int(clock.group(1))
     assert abs(size - 900) <= 2
     assert f"Clock skew: this machine's clock is {size} s {direction} NetSuite's" in message
     assert "NTP" in message and "consumer key" not in message

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from typing import Any
 
 import pytest
 import sensor_policies  # noqa: E402
@@ -17,7 +18,10 @@ from airflow_asyncjob.netsuite.faults import NetSuiteError
 from airflow_asyncjob.testing.emulator import Emulator, Scenario
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 
-SECRETS = {"consumer_secret": "CS-9f3a7c1e5b2d4f60aa", "token_secret": "TS-1b2c3d4e5f6a7b8c99"}
+SECRETS: dict[str, Any] = {
+    "consumer_secret": "CS-9f3a7c1e5b2d4f60aa",
+    "token_secret": "TS-1b2c3d4e5f6a7b8c99",
+}
 TBA = "{urn:core_2025_2.platform.webservices.netsuite.com}"
 LOGGERS = ("", "zeep", "zeep.transports", "httpx", "httpcore", "urllib3", "airflow_asyncjob", "airflow.task")
 
@@ -63,7 +67,7 @@ def serialized_triggers(monkeypatch):
 
 
 def signatures_sent(emulator) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for request in emulator.requests(limit=None):
         body = request["body"]
         envelope = etree.fromstring(body.encode() if isinstance(body, str) else body)

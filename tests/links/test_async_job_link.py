@@ -7,11 +7,14 @@ from types import SimpleNamespace
 
 import async_job_links
 import pytest
+from airflow.sdk.types import TaskInstanceKey
 
 from airflow_asyncjob.links.async_job import AsyncJobLink, job_id_from, netsuite_ui_url
 from airflow_asyncjob.netsuite.endpoints import normalize_account_id
 from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
+
+TI_KEY = TaskInstanceKey(dag_id="links", task_id="wait", run_id="manual__1")  # XCom is patched
 
 LINK_KEY = "_link_AsyncJobLink"
 SANDBOX_UI = "https://1234567-sb1.app.netsuite.com/"
@@ -94,7 +97,7 @@ def test_a_waiting_sensor_links_from_its_job_id_argument(emulator, monkeypatch):
     """Before the final status is pushed (rescheduled, deferred), the rendered job_id is used."""
     monkeypatch.setattr("airflow_asyncjob.links.async_job.XCom.get_all", lambda **kwargs: None)
     sensor = AsyncJobStatusSensor(task_id="wait", job_id=EXAMPLE_JOB_IDS["finished"])
-    assert AsyncJobLink().get_link(sensor, ti_key=None) == SANDBOX_UI
+    assert AsyncJobLink().get_link(sensor, ti_key=TI_KEY) == SANDBOX_UI
 
 
 @pytest.mark.parametrize("account_id", ["", "not an account"])
@@ -103,7 +106,7 @@ def test_no_link_for_a_connection_without_a_usable_account_id(emulator, monkeypa
     conn["extra"]["account_id"] = account_id
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
     sensor = AsyncJobStatusSensor(task_id="wait", job_id="ASYNC_1")
-    assert AsyncJobLink().get_link(sensor, ti_key=None) == ""
+    assert AsyncJobLink().get_link(sensor, ti_key=TI_KEY) == ""
 
 
 def test_a_deferred_sensors_successful_run_logs_no_error(airflow_db, emulator, capfd, caplog):

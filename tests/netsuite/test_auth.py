@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import re
+from typing import Any
 
 import pytest
 
@@ -50,8 +53,8 @@ def test_signature_matches_openssl_vector(inputs, expected):
     assert compute_signature(**inputs) == expected
 
 
-def credentials(**overrides):
-    values = dict(
+def credentials(**overrides: str) -> TokenCredentials:
+    values: dict[str, Any] = dict(
         account=normalize_account_id("1234567_sb1"),
         consumer_key="ck",
         consumer_secret="cs",
@@ -69,7 +72,7 @@ def test_passport_uses_netsuite_account_form_and_signs_it():
 
 
 def test_every_passport_has_a_new_nonce_and_signature():
-    passports = [token_passport(credentials()) for _ in range(50)]
+    passports: list[dict[str, Any]] = [token_passport(credentials()) for _ in range(50)]
     assert len({p["nonce"] for p in passports}) == 50
     assert len({p["signature"]["_value_1"] for p in passports}) == 50
 
@@ -79,8 +82,24 @@ def test_nonce_is_alphanumeric_within_netsuite_bounds():
     assert re.fullmatch(r"[A-Za-z0-9]{6,64}", nonce)
 
 
-def test_signature_is_32_bytes_base64():
-    assert len(base64.b64decode(VECTORS[0][1])) == 32
+def netsuite_signature(passport: dict[str, Any]) -> bytes:
+    """The HMAC-SHA256 digest NetSuite computes over a passport's own fields (NETSUITE.md,
+    "Authentication"), written here with hmac/hashlib apart from auth.compute_signature."""
+    key = b"cs&ts"  # consumerSecret & tokenSecret of credentials()
+    fields = ("account", "consumerKey", "token", "nonce", "timestamp")
+    message = "&".join(str(passport[name]) for name in fields).encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def test_every_passport_is_signed_over_its_own_fields():
+    """What NetSuite checks: the signature sent is Base64 of the HMAC over the fields sent with
+    it (new nonce and timestamp each time), so a change to the key, the field order, the
+    separator or the encoding fails here."""
+    for _ in range(5):
+        passport: dict[str, Any] = token_passport(credentials())
+        signature = passport["signature"]
+        assert signature["algorithm"] == "HMAC-SHA256"
+        assert base64.b64decode(signature["_value_1"], validate=True) == netsuite_signature(passport)
 
 
 def test_secrets_are_not_in_repr():

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import operator_dags  # noqa: E402
 import pytest
 
+from airflow_asyncjob.operators.async_job import SubmitLedger
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS, JobSpec, RecordResult, Timeline
 from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator, Context
 
 CUSTOMERS = [
     {"externalId": "cust-1", "companyName": "Acme", "subsidiary": {"internalId": "1"}},
@@ -323,19 +328,24 @@ class _Task:
     retries = 2
 
 
+def ledger(ti: _TI) -> SubmitLedger:
+    """A SubmitLedger over the stand-ins: a context holding only the task instance, a task with 2 retries."""
+    return SubmitLedger(cast("Context", {"ti": ti}), cast("BaseOperator", _Task()))
+
+
 def test_the_ledger_is_per_try_chain_and_refuses_other_records(monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
     from airflow_asyncjob.operators import async_job
 
     monkeypatch.setattr(async_job, "Variable", _Variables())
-    first = async_job.SubmitLedger({"ti": _TI(try_number=1, max_tries=2)}, _Task())
+    first = ledger(_TI(try_number=1, max_tries=2))
     first.record(["JOB-1"], "fp")
-    retry = async_job.SubmitLedger({"ti": _TI(try_number=3, max_tries=2)}, _Task())
+    retry = ledger(_TI(try_number=3, max_tries=2))
     assert retry.submitted("fp") == ["JOB-1"] and retry.recorded_try == 1
     with pytest.raises(AirflowFailException, match="for different records"):
         retry.submitted("other")
     # a clear raises max_tries to try_number + retries: a new try chain, which submits anew
-    cleared = async_job.SubmitLedger({"ti": _TI(try_number=4, max_tries=5)}, _Task())
+    cleared = ledger(_TI(try_number=4, max_tries=5))
     assert cleared.submitted("fp") == []
     assert first.key == "netsuite_async_submit:d:submit:-1:manual__1"

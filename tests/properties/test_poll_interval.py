@@ -88,13 +88,13 @@ def invalid_bounds(draw) -> tuple[object, object]:
 def test_invalid_bounds_raise_configuration_error(bounds):
     low, high = bounds
     with pytest.raises(ConfigurationError, match="min_interval|max_interval"):
-        check_bounds(low, high)  # type: ignore[arg-type]
+        check_bounds(low, high)
     with pytest.raises(ConfigurationError):
         next_poll_interval(
             now=0.0,
             percent_completed=0.0,
             est_remaining_duration=1.0,
             previous=None,
-            min_interval=low,  # type: ignore[arg-type]
-            max_interval=high,  # type: ignore[arg-type]
+            min_interval=low,
+            max_interval=high,
         )

@@ -52,7 +52,7 @@ class _Answer(requests.adapters.HTTPAdapter):
 
     body = b""
 
-    def send(self, request, stream=False, **kwargs):
+    def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):
         raw = urllib3.HTTPResponse(
             body=io.BytesIO(self.body),
             headers={"Content-Type": "text/xml; charset=utf-8", "Content-Length": str(len(self.body))},
@@ -89,7 +89,7 @@ class CannedNetSuite:
     def check(self, body: bytes, job_id: str) -> list[AsyncJobStatus | Exception]:
         """The sync client's and the async client's result (or error) for this answer."""
         self.adapter.body = body
-        results = []
+        results: list[AsyncJobStatus | Exception] = []
         for call in (
             lambda: self.sync.check_async_status(job_id),
             lambda: self.loop.run_until_complete(self.async_.check_async_status(job_id)),

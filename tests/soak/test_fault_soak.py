@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from .conftest import load_harness
+from .harness import run_soak
 
 JOBS = int(os.environ.get("SOAK_JOBS", "100"))
 SEED = int(os.environ.get("SOAK_SEED", "1"))
@@ -19,8 +19,7 @@ FAULT_RATE = 0.1
 
 @pytest.mark.soak
 async def test_no_task_fails_because_of_a_transient_fault(emulator, capsys):
-    soak = load_harness()
-    report = await soak.run_soak(emulator, jobs=JOBS, fault_rate=FAULT_RATE, seed=SEED, deadline=300)
+    report = await run_soak(emulator, jobs=JOBS, fault_rate=FAULT_RATE, seed=SEED, deadline=300)
     with capsys.disabled():
         print("\n" + "\n".join(report.lines()))
 

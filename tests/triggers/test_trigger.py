@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import json
 import time
+from typing import Any, cast
 
 import pytest
 from airflow.sdk.serde import deserialize, serialize
@@ -13,7 +14,7 @@ from airflow.sdk.serde import deserialize, serialize
 from airflow_asyncjob.netsuite.channels import open_channels
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 
-FAST = {"poke_interval": 0.05, "max_poll_interval": 0.2}
+FAST: dict[str, Any] = {"poke_interval": 0.05, "max_poll_interval": 0.2}
 
 
 def job(emulator, final_status="finished", processing_seconds=0.3, records=None) -> str:
@@ -98,7 +99,8 @@ def test_serialize_round_trips_through_airflow_and_holds_no_secret(emulator, mon
     classpath, kwargs = trigger.serialize()
     stored = json.dumps(serialize(kwargs))  # what the task runner sends and the triggerer reads
     module, _, name = classpath.rpartition(".")
-    rebuilt = getattr(importlib.import_module(module), name)(**deserialize(json.loads(stored)))
+    restored = cast("dict[str, Any]", deserialize(json.loads(stored)))  # typed as object by Airflow
+    rebuilt = getattr(importlib.import_module(module), name)(**restored)
     assert rebuilt.serialize() == (classpath, kwargs)
     for secret in secrets.values():
         assert secret not in stored
@@ -149,7 +151,7 @@ async def test_concurrency_faults_step_the_limit_down_and_back_up_and_fail_nothi
     emulator.latency = 0.005
     job_ids = [job(emulator, processing_seconds=1.0) for _ in range(20)]
     emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=12)
-    limits = []
+    limits: list[int] = []
 
     async def watch():
         while True:

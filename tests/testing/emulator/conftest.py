@@ -18,7 +18,7 @@ from airflow_asyncjob.netsuite.endpoints import Namespaces, namespaces
 from airflow_asyncjob.testing.emulator import DEFAULT_CREDENTIALS, Emulator
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
-CREDENTIALS = {"account": "1234567_SB1", **DEFAULT_CREDENTIALS}
+CREDENTIALS: dict[str, Any] = {"account": "1234567_SB1", **DEFAULT_CREDENTIALS}
 
 Builder = Callable[[etree._Element, Namespaces], None]
 

@@ -26,6 +26,7 @@ def test_cli_prints_its_url_first_and_serves_until_terminated() -> None:
         text=True,
         env=env,
     )
+    assert process.stdout is not None
     try:
         base_url = process.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:")

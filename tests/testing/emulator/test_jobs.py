@@ -103,7 +103,7 @@ def test_final_status_follows_the_records_and_failure(store: JobStore) -> None:
 
 def test_a_status_contradicting_the_records_is_refused() -> None:
     with pytest.raises(ValueError, match="contradicts"):
-        JobSpec(records=(ok("a"),), status="finishedWithErrors")
+        JobSpec(records=(ok("a"),), status=AsyncStatus.FINISHED_WITH_ERRORS)
     with pytest.raises(ValueError, match="code and a message"):
         RecordResult("a", success=False)
 
@@ -153,7 +153,7 @@ def test_search_job_pages_by_total_records(store: JobStore) -> None:
         2001,
         3,
     )
-    assert page.search_id.startswith("WEBSERVICES_1234567_SB1_")
+    assert (page.search_id or "").startswith("WEBSERVICES_1234567_SB1_")
     assert [(r.internal_id, r.record_type) for r in page.records] == [("2001", "customer")]
     assert len(store.get_result(job_id, 2).records) == 1000
     assert fault_code(lambda: store.get_result(job_id, 4)) == "INVALID_PAGE_INDEX"
@@ -167,7 +167,7 @@ def test_a_search_without_a_record_type_answers_counts_only(store: JobStore) -> 
 
 def test_a_rule_can_name_exact_external_ids(clock: FakeClock) -> None:
     rule = SubmitRule(
-        "DUP_ENTITY", "This entity already exists.", external_ids=["cust-7"], record_type="customer"
+        "DUP_ENTITY", "This entity already exists.", external_ids=("cust-7",), record_type="customer"
     )
     store = JobStore(
         clock=clock, submit_defaults=SubmitDefaults(timeline=Timeline(0, 0)), submit_rules=[rule]
@@ -256,6 +256,7 @@ def test_reset_brings_back_the_scenario_jobs_with_fresh_timelines(clock: FakeClo
     scenario = Scenario.example()
     store = JobStore(clock=clock, preset_jobs=scenario.jobs)
     job_id = scenario.jobs[0].job_id
+    assert job_id is not None  # a scenario names its jobs
     store.check_status(job_id)
     clock.advance(60)
     assert store.check_status(job_id).status == "finished"

@@ -161,6 +161,7 @@ def test_the_cli_queues_injections_from_flags_and_from_its_variable() -> None:
         ((), {"NETSUITE_EMULATOR_INJECT": json.dumps(listed)}, (1, 1)),
     ):
         process = _cli(*args, env=env)
+        assert process.stdout is not None and process.stderr is not None
         try:
             base_url = process.stdout.readline().strip()
             with httpx.Client(base_url=base_url, timeout=10) as http:

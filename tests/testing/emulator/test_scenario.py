@@ -21,7 +21,7 @@ def test_example_scenario_has_one_job_per_outcome() -> None:
         "search": "finished",
     }
     with_errors = jobs[EXAMPLE_JOB_IDS["finishedWithErrors"]]
-    assert sorted(r.code for r in with_errors.records if not r.success) == [
+    assert sorted(r.code or "" for r in with_errors.records if not r.success) == [
         "DUP_ENTITY",
         "INVALID_KEY_OR_REF",
     ]

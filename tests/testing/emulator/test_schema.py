@@ -4,10 +4,12 @@ platform.faults.xsd."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from lxml import etree
 
 from airflow_asyncjob.netsuite.endpoints import namespaces
+from airflow_asyncjob.netsuite.models import AsyncStatus
 from airflow_asyncjob.testing.emulator import JobFailure, JobSpec, RecordResult, Timeline
 from airflow_asyncjob.testing.emulator.jobs import RESULT_TYPES
 
@@ -109,7 +111,7 @@ def test_get_async_result_answer_validates(
         records=() if operation == "asyncSearch" else RECORDS[: 2 if outcome == "finishedWithErrors" else 1],
         failure=JobFailure() if outcome == "failed" else None,
         total_records=3 if operation == "asyncSearch" else 0,
-        status=outcome,
+        status=AsyncStatus(outcome),
     )
     job_id = client.emulator.create_job(spec)
     response = client.call("getAsyncResult", V, job_fields(job_id, 1))
@@ -145,7 +147,7 @@ def test_write_response_carries_the_record_ref(client: SoapClient) -> None:
     ]
 
 
-def _fault_answers(client: SoapClient) -> dict[str, object]:
+def _fault_answers(client: SoapClient) -> dict[str, httpx.Response]:
     emulator = client.emulator
     running = emulator.create_job(JobSpec(timeline=Timeline(100, 100)))
     done = emulator.create_job(JobSpec(timeline=INSTANT))

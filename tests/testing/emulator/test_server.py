@@ -244,7 +244,10 @@ def test_wsdl_is_served_for_the_version_with_the_emulators_address(client: SoapC
 def test_stop_frees_the_port_and_the_thread() -> None:
     emulator = Emulator().start()
     port, thread = emulator.port, emulator._thread
-    assert SoapClient(emulator).call("getServerTime").status_code == 200
+    assert thread is not None
+    soap_client = SoapClient(emulator)
+    assert soap_client.call("getServerTime").status_code == 200
+    soap_client.http.close()
     emulator.stop()
     assert not thread.is_alive()
     with pytest.raises(OSError):
