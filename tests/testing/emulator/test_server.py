@@ -214,15 +214,18 @@ def test_a_doctype_is_refused_and_entities_are_not_expanded(client: SoapClient) 
         (b"", None, "no body"),
         (b"<oops", None, "not well-formed"),
         (b"<Envelope/>", None, "not a SOAP 1.1 Envelope"),
-        (soap_envelope("getServerTime"), '"checkAsyncStatus"', "SOAPAction"),
-        (soap_envelope("frobnicate"), None, "No such operation 'frobnicate'"),
-        (soap_envelope("checkAsyncStatus"), None, "needs a jobId"),
+        ("getServerTime", '"checkAsyncStatus"', "SOAPAction"),
+        ("frobnicate", None, "No such operation 'frobnicate'"),
+        ("checkAsyncStatus", None, "needs a jobId"),
     ],
 )
 def test_malformed_requests_are_client_faults(
-    client: SoapClient, body: bytes, soap_action: str | None, expected: str
+    client: SoapClient, body: bytes | str, soap_action: str | None, expected: str
 ) -> None:
-    assert expected in client_fault(client.post(body, soap_action=soap_action))
+    # An operation name is built into a signed envelope here, not when the test is collected: its
+    # passport's timestamp must be fresh (a full suite runs minutes after collection).
+    request = soap_envelope(body) if isinstance(body, str) else body
+    assert expected in client_fault(client.post(request, soap_action=soap_action))
 
 
 def test_a_malformed_version_in_the_path_is_not_found(client: SoapClient) -> None:
