@@ -45,11 +45,9 @@ if TYPE_CHECKING:
 FACET_NAME = "netsuite_async_job"
 """The run facet's key in an OpenLineage event's ``run.facets``."""
 
-FACET_SCHEMA_URL = (
-    "https://github.com/airflow-provider-asyncjob/airflow-provider-asyncjob/blob/main/docs/"
-    "lineage.md#netsuiteasyncjobrunfacet"
-)
-"""Where the facet is described (OpenLineage custom facets name a schema URL)."""
+FACET_SCHEMA_URL = "urn:airflow-provider-asyncjob:NetSuiteAsyncJobRunFacet:1"
+"""The facet's ``_schemaURL`` (OpenLineage facets name their schema by URI); docs/assets.md
+describes its fields. A URN: the package publishes no JSON schema at a URL."""
 
 
 def upstream_xcom(records: Any) -> tuple[str, str] | None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from airflow_asyncjob.lineage import FACET_SCHEMA_URL
+
 ROOT = Path(__file__).resolve().parents[1]
 CUSTOMERS = [
     {"externalId": "cust-1", "companyName": "Acme"},
@@ -136,7 +138,7 @@ def test_the_submit_reports_the_record_type_it_writes_its_input_and_the_job(line
         "outcome": "submitted",
         "recordsSubmitted": 3,
     }
-    assert facets["netsuite_async_job"]["_schemaURL"].endswith("#netsuiteasyncjobrunfacet")
+    assert facets["netsuite_async_job"]["_schemaURL"] == FACET_SCHEMA_URL
 
 
 def test_the_result_operator_reports_the_records_it_read_and_the_outcome(lineage_events):

@@ -73,6 +73,14 @@ class AsyncJobSubmitOperator(BaseOperator):
     Variable holds job ids and a hash of the request, never records; it is left in place
     (deleting it is safe once the run is over).
 
+    Assets (``airflow_asyncjob.assets``, docs/assets.md): a writing operation (asyncAddList,
+    asyncUpdateList, asyncUpsertList, asyncDeleteList) without ``outlets`` declares the
+    connection's ``AssetAlias`` and, on success, adds an event for each
+    ``netsuite://<account>/<recordType>`` it wrote, whose extra holds the job ids, the operation
+    and the records submitted; a DAG scheduled on ``netsuite_asset(account, record_type)`` runs
+    after it. Declared ``netsuite://`` outlets must name the connection's account and the
+    records' types (checked before sending). The other operations write no asset.
+
     Failures: bad records, over the limit, or a permanent NetSuite error fail the task without
     retry; a submit sent without a usable answer (the job may exist) fails without retry too,
     saying what to check; a transient error that outlived the hook's retries fails the try, so
