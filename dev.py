@@ -40,6 +40,7 @@ PYTHON = BIN / "python"
 STAMP = VENV / ".installed-from"
 EXAMPLE_DAG_IDS = (
     "example_netsuite_upsert_customers",
+    "example_netsuite_customers_changed",  # scheduled on the asset the upsert example writes
     "example_netsuite_async_job",
     "example_netsuite_async_job_deferrable",
 )

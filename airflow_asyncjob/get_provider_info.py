@@ -89,9 +89,22 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 the host field is the optional base URL (a port belongs in it). The extra JSON stays visible: it
 shows what the fields above store, and any key an older connection holds."""
 
+ASSET_URIS: list[dict[str, Any]] = [
+    {
+        "schemes": ["netsuite"],
+        "handler": "airflow_asyncjob.assets.normalize_netsuite_uri",
+        "factory": "airflow_asyncjob.assets.create_asset",
+        "to_openlineage_converter": "airflow_asyncjob.assets.convert_asset_to_openlineage",
+    }
+]
+"""Airflow's ``asset-uris``: the ``netsuite://<account>/<recordType>`` scheme, its normaliser
+(sandbox and case variants of one account and record type are one URI), the factory hook-level
+lineage uses and the converter the OpenLineage provider uses (``airflow_asyncjob.assets``)."""
+
 
 def get_provider_info() -> dict[str, Any]:
-    """Package name, connection type with its form, and the extra link (Airflow's provider.yaml shape)."""
+    """Package name, connection type with its form, the extra link and the ``netsuite`` asset URI
+    scheme (Airflow's provider.yaml shape)."""
     return {
         "package-name": "airflow-provider-asyncjob",
         "name": "NetSuite SOAP async jobs",
@@ -113,4 +126,5 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "extra-links": ["airflow_asyncjob.links.async_job.AsyncJobLink"],
+        "asset-uris": ASSET_URIS,
     }

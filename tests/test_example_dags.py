@@ -41,3 +41,17 @@ def test_the_upsert_example_submits_waits_deferred_and_branches_to_the_results(a
     assert set(sensor.downstream_task_ids) == {"load", "get_results"}
     assert sensor.follow_task_ids_if_finished_with_errors == ["get_results"]
     assert dag.get_task("get_results").downstream_task_ids == {"report_failures"}
+
+
+def test_the_customers_changed_example_is_scheduled_on_the_asset_the_upsert_writes(airflow_db):
+    from airflow_asyncjob.assets import netsuite_asset, writes_alias
+
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    upsert, consumer = (
+        bag.get_dag("example_netsuite_upsert_customers"),
+        bag.get_dag("example_netsuite_customers_changed"),
+    )
+    # The submit declares its connection's alias; at run time it adds netsuite://<account>/customer.
+    assert upsert.get_task("submit_customers").outlets == [writes_alias("netsuite_default")]
+    assert list(consumer.timetable.asset_condition.objects) == [netsuite_asset("1234567_SB1", "customer")]
+    assert consumer.get_task("read_change").downstream_task_ids == {"wait_for_job"}

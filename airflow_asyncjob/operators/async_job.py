@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator, ObjectStoragePath, Variable
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
+from airflow_asyncjob import lineage
+from airflow_asyncjob.assets import SubmitAssets, default_outlets
 from airflow_asyncjob.errors import netsuite_error_rule, task_job_id
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
@@ -71,6 +73,14 @@ class AsyncJobSubmitOperator(BaseOperator):
     Variable holds job ids and a hash of the request, never records; it is left in place
     (deleting it is safe once the run is over).
 
+    Assets (``airflow_asyncjob.assets``, docs/assets.md): a writing operation (asyncAddList,
+    asyncUpdateList, asyncUpsertList, asyncDeleteList) without ``outlets`` declares the
+    connection's ``AssetAlias`` and, on success, adds an event for each
+    ``netsuite://<account>/<recordType>`` it wrote, whose extra holds the job ids, the operation
+    and the records submitted; a DAG scheduled on ``netsuite_asset(account, record_type)`` runs
+    after it. Declared ``netsuite://`` outlets must name the connection's account and the
+    records' types (checked before sending). The other operations write no asset.
+
     Failures: bad records, over the limit, or a permanent NetSuite error fail the task without
     retry; a submit sent without a usable answer (the job may exist) fails without retry too,
     saying what to check; a transient error that outlived the hook's retries fails the try, so
@@ -113,6 +123,10 @@ class AsyncJobSubmitOperator(BaseOperator):
         retry: RetryPolicy | None = None,
         **kwargs: Any,
     ) -> None:
+        # Assets (airflow_asyncjob.assets): without outlets, a writing submit declares its
+        # connection's AssetAlias and adds the netsuite:// assets it wrote at run time.
+        if kwargs.get("outlets") is None:
+            kwargs["outlets"] = default_outlets(operation, netsuite_conn_id)
         super().__init__(**kwargs)
         where = f"task {self.task_id!r}"
         if operation not in SUBMIT_OPERATIONS:
@@ -133,6 +147,8 @@ class AsyncJobSubmitOperator(BaseOperator):
         self.split_over_limit = split_over_limit
         self.netsuite_conn_id = netsuite_conn_id
         self.retry = retry
+        self.records_source = lineage.upstream_xcom(records)  # OpenLineage input (lineage.py)
+        self.submit_assets: SubmitAssets | None = None
 
     @cached_property
     def hook(self) -> SoapAsyncJobHook:
@@ -140,6 +156,8 @@ class AsyncJobSubmitOperator(BaseOperator):
 
     def execute(self, context: Context) -> str | list[str]:
         batches = self._batches(self._items())
+        # Assets (airflow_asyncjob.assets): declared netsuite:// outlets checked before sending.
+        self.submit_assets = SubmitAssets.plan(self, batches)
         ledger = SubmitLedger(context, self)
         fingerprint = self._fingerprint(batches)
         job_ids = ledger.submitted(fingerprint)
@@ -154,7 +172,15 @@ class AsyncJobSubmitOperator(BaseOperator):
             job_ids.append(job_id)
             ledger.record(job_ids, fingerprint)
             context["ti"].xcom_push(key="job_ids", value=list(job_ids))
+        self.submit_assets.emit(context, job_ids)  # the asset events' extra (airflow_asyncjob.assets)
         return list(job_ids) if self.split_over_limit else job_ids[0]
+
+    # OpenLineage (airflow_asyncjob.lineage): facets only when the OpenLineage provider asks.
+    def get_openlineage_facets_on_start(self) -> Any:
+        return lineage.submit_facets(self, complete=False)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return lineage.submit_facets(self, complete=True)
 
     def _submit(self, batch: Any, index: int, count: int) -> str:
         # ConfigurationError and SubmitOutcomeUnknownError are permanent: no retry.
@@ -335,6 +361,7 @@ class GetAsyncResultOperator(BaseOperator):
         self.max_failures_in_summary = max_failures_in_summary
         self.netsuite_conn_id = netsuite_conn_id
         self.retry = retry
+        self.outcome: dict[str, Any] | None = None
 
     @cached_property
     def hook(self) -> SoapAsyncJobHook:
@@ -384,7 +411,15 @@ class GetAsyncResultOperator(BaseOperator):
             result["failures_by_code"] or "",
             path,
         )
+        self.outcome = {**result, "record_types": dict(summary.record_types)}  # for lineage.py
         return result
+
+    # OpenLineage (airflow_asyncjob.lineage): facets only when the OpenLineage provider asks.
+    def get_openlineage_facets_on_start(self) -> Any:
+        return lineage.result_facets(self, complete=False)
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        return lineage.result_facets(self, complete=True)
 
     def _check_finished(self, job_id: str) -> None:
         with netsuite_error_rule():
@@ -439,6 +474,8 @@ class ResultSummary:
         self.result_type: str | None = None
         self.total_records: int | None = None
         self.by_code: Counter[str] = Counter()
+        self.record_types: Counter[str] = Counter()
+        """Records per record type as the results name it (baseRef type or record's type)."""
         self.first_failures: list[dict[str, Any]] = []
         self.job_errors: list[dict[str, Any]] = []
 
@@ -451,6 +488,9 @@ class ResultSummary:
             self.job_errors = [{"code": d.code, "message": d.message} for d in page.details]
         for record in page.records:
             self.records += 1
+            name = record.base_ref.type if record.base_ref and record.base_ref.type else record.record_type
+            if name:
+                self.record_types[name] += 1
             if record.is_success:
                 continue
             self.failed += 1

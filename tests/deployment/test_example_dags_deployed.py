@@ -26,7 +26,7 @@ import pytest
 
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
 
-from .stack import AirflowStack
+from .stack import AirflowStack, wait_for
 
 pytestmark = pytest.mark.deployment
 
@@ -129,6 +129,8 @@ EXPECTED_RUNS: dict[str, list[ExpectedRun]] = {
             task_states={"wait_for_job": "success", "load": "success", "report_failed_records": "skipped"},
             xcoms={"wait_for_job": final_status("finished"), "report_failed_records": None},
             sensor="wait_for_job",
+            # The job's timeline starts at the first poke, so that poke always sees it pending.
+            sensor_log=("Pausing task as DEFERRED",),
         ),
         ExpectedRun(
             label="failed-fails-with-netsuite-detail",
@@ -152,6 +154,8 @@ EXPECTED_RUNS: dict[str, list[ExpectedRun]] = {
             task_states={"wait_for_job": "success", "load": "success", "report_failed_records": "skipped"},
             xcoms={"wait_for_job": final_status("finished"), "report_failed_records": None},
             sensor="wait_for_job",
+            # The job's timeline starts at the first poke, so that poke always sees it pending.
+            sensor_log=("Pausing task as DEFERRED",),
         ),
     ],
     "example_netsuite_upsert_customers": [
@@ -183,8 +187,9 @@ EXPECTED_RUNS: dict[str, list[ExpectedRun]] = {
                 ),
                 "load": None,
             },
+            # No deferral check: a submitted job runs from its submit (2.5 s in the emulator), and
+            # on a loaded machine the sensor's first poke can come after it ended.
             sensor="wait_for_job",
-            sensor_log=("Pausing task as DEFERRED",),
         ),
     ],
     "example_netsuite_search_reschedule": [
@@ -214,6 +219,10 @@ EXPECTED_RUNS: dict[str, list[ExpectedRun]] = {
 
 NOT_SERVED_BY_EMULATOR: dict[str, str] = {}
 """Example DAG id -> why the emulator cannot serve it (such DAGs are parsed but not run)."""
+
+ASSET_SCHEDULED: dict[str, str] = {"example_netsuite_customers_changed": "netsuite://1234567-sb1/customer"}
+"""Example DAG id -> the asset it is scheduled on: the scheduler starts its runs, not this test
+(see test_the_upsert_examples_asset_event_starts_the_consumer_dag)."""
 
 CASES = [(dag_id, run) for dag_id, runs in EXPECTED_RUNS.items() for run in runs]
 
@@ -253,7 +262,7 @@ def test_every_example_dag_is_deployed_and_expected(stack: AirflowStack, example
     deployed = {dag["dag_id"] for dag in stack.api("GET", "/dags", params={"limit": 1000})["dags"]}
     assert example_dag_ids <= deployed
     assert stack.api("GET", "/importErrors")["import_errors"] == []
-    unexpected = example_dag_ids - set(EXPECTED_RUNS) - set(NOT_SERVED_BY_EMULATOR)
+    unexpected = example_dag_ids - set(EXPECTED_RUNS) - set(NOT_SERVED_BY_EMULATOR) - set(ASSET_SCHEDULED)
     assert not unexpected, (
         f"example DAGs {sorted(unexpected)} have no expected run: add them to EXPECTED_RUNS "
         "(or, with a reason, to NOT_SERVED_BY_EMULATOR) in this file."
@@ -316,3 +325,44 @@ def test_connection_test_in_the_api_reaches_the_emulator(stack: AirflowStack):
     assert answer["status"] is False
     assert "InvalidCredentialsFault" in answer["message"]
     assert "not-the-token-secret" not in answer["message"]
+
+
+# -- Assets: the upsert example's asset event and the run of the DAG scheduled on it -----------------
+
+
+def test_the_upsert_examples_asset_event_starts_the_consumer_dag(
+    stack: AirflowStack, runs: dict[tuple[str, str], str]
+):
+    producer, consumer = "example_netsuite_upsert_customers", "example_netsuite_customers_changed"
+    producer_run = runs[(producer, "submit-defer-branch-to-results")]
+    stack.wait_run(producer, producer_run, timeout=RUN_TIMEOUT)
+    job_id = stack.xcom(producer, producer_run, "submit_customers")
+
+    # The asset event the submit emitted, as GET /assets/events gives it.
+    params = {"source_dag_id": producer, "source_run_id": producer_run}
+    (event,) = stack.api("GET", "/assets/events", params=params)["asset_events"]
+    print("asset event:", json.dumps(event, indent=1))  # shown with -s, and with a failure
+    assert (event["uri"], event["source_task_id"]) == (ASSET_SCHEDULED[consumer], "submit_customers")
+    assert event["extra"] == {
+        "job_id": job_id,
+        "job_ids": [job_id],
+        "operation": "asyncUpsertList",
+        "account_id": "1234567_SB1",
+        "record_type": "customer",
+        "records_submitted": 5,
+    }
+
+    # The scheduler created a run of the consumer from it; the run reads the event and waits for the job.
+    def created_run() -> str | None:
+        answer = stack.api("GET", "/assets/events", params=params)["asset_events"][0]
+        return answer["created_dagruns"][0]["run_id"] if answer["created_dagruns"] else None
+
+    consumer_run = wait_for(f"a run of {consumer} for the asset event", created_run, timeout=RUN_TIMEOUT)
+    run = stack.wait_run(consumer, consumer_run, timeout=RUN_TIMEOUT)
+    print("consumer run:", json.dumps({k: run[k] for k in ("dag_run_id", "run_type", "state")}))
+    assert (run["run_type"], run["state"]) == ("asset_triggered", "success")
+    assert stack.task_states(consumer, consumer_run) == {"read_change": "success", "wait_for_job": "success"}
+    assert stack.xcom(consumer, consumer_run, "read_change") == event["extra"]
+    assert stack.xcom(consumer, consumer_run, "wait_for_job")["status"] == "finishedWithErrors"
+    upstream = stack.api("GET", f"/dags/{consumer}/dagRuns/{consumer_run}/upstreamAssetEvents")
+    assert [e["id"] for e in upstream["asset_events"]] == [event["id"]]
