@@ -17,11 +17,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from airflow_asyncjob.netsuite import operations
-from airflow_asyncjob.netsuite.auth import TokenCredentials
 from airflow_asyncjob.netsuite.channels import AccountChannel, lease_channel
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage
-from airflow_asyncjob.netsuite.retry import RetryPolicy, or_default
+from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.netsuite.settings import ClientSettings
 from airflow_asyncjob.netsuite.transports import translate
 
@@ -51,7 +50,7 @@ async def async_client(
         yield AsyncNetSuiteClient(settings, channel, retry=retry, on_signature=on_signature)
 
 
-class AsyncNetSuiteClient:
+class AsyncNetSuiteClient(operations.ClientBase):
     """Authenticated NetSuite SOAP calls from asyncio; obtain one with ``async_client(...)``.
 
     Each HTTP attempt holds one slot of the channel's limiter; a concurrency fault
@@ -73,23 +72,8 @@ class AsyncNetSuiteClient:
         retry: RetryPolicy | None = None,
         on_signature: Callable[[str], None] | None = None,
     ) -> None:
-        self.settings = settings
+        super().__init__(settings, retry=retry, on_signature=on_signature)
         self.channel = channel
-        self.retry = or_default(retry)
-        self.on_signature = on_signature
-
-    @property
-    def url(self) -> str:
-        """The SOAP service URL."""
-        return self.settings.url
-
-    @property
-    def credentials(self) -> TokenCredentials:
-        """The TBA credentials."""
-        return self.settings.credentials
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(account={self.credentials.account}, url={self.url!r})"
 
     async def check_async_status(self, job_id: str) -> AsyncJobStatus:
         """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""

@@ -10,25 +10,21 @@ Imports nothing from Airflow.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
 from airflow_asyncjob.netsuite import operations
-from airflow_asyncjob.netsuite.auth import TokenCredentials
 from airflow_asyncjob.netsuite.faults import NetSuiteError, SubmitOutcomeUnknownError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage, parse_submit_status
 from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
 from airflow_asyncjob.netsuite.records import RecordBuilder, build_request
 from airflow_asyncjob.netsuite.resend import outcome_unknown
-from airflow_asyncjob.netsuite.retry import RetryPolicy, or_default
-from airflow_asyncjob.netsuite.settings import ClientSettings
 from airflow_asyncjob.netsuite.transports import translate
 
 T = TypeVar("T")
 
 
-class NetSuiteClient:
+class NetSuiteClient(operations.ClientBase):
     """Authenticated NetSuite SOAP calls for one account and endpoint version (sync).
 
     Args:
@@ -39,30 +35,6 @@ class NetSuiteClient:
 
     Every method raises a NetSuiteError subclass (see faults.py) and nothing else.
     """
-
-    def __init__(
-        self,
-        settings: ClientSettings,
-        *,
-        retry: RetryPolicy | None = None,
-        on_signature: Callable[[str], None] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.retry = or_default(retry)
-        self.on_signature = on_signature
-
-    @property
-    def url(self) -> str:
-        """The SOAP service URL."""
-        return self.settings.url
-
-    @property
-    def credentials(self) -> TokenCredentials:
-        """The TBA credentials."""
-        return self.settings.credentials
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(account={self.credentials.account}, url={self.url!r})"
 
     def check_async_status(self, job_id: str) -> AsyncJobStatus:
         """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""

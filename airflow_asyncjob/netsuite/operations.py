@@ -21,6 +21,8 @@ from airflow_asyncjob.netsuite.models import (
     parse_async_status,
     parse_server_time,
 )
+from airflow_asyncjob.netsuite.retry import RetryPolicy, or_default
+from airflow_asyncjob.netsuite.settings import ClientSettings
 
 #: Operations whose messages need no record type: their clients read the schema without them.
 STATUS_OPERATIONS = frozenset({"checkAsyncStatus", "getServerTime"})
@@ -99,3 +101,32 @@ def passport_header(
     if on_signature is not None and isinstance(signature, dict):
         on_signature(str(signature["_value_1"]))
     return {"tokenPassport": passport}
+
+
+class ClientBase:
+    """What the sync and the async client both hold: the account's ClientSettings, the
+    RetryPolicy (default ``RetryPolicy()``) and the signature callback."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        retry: RetryPolicy | None = None,
+        on_signature: Callable[[str], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.retry = or_default(retry)
+        self.on_signature = on_signature
+
+    @property
+    def url(self) -> str:
+        """The SOAP service URL."""
+        return self.settings.url
+
+    @property
+    def credentials(self) -> TokenCredentials:
+        """The TBA credentials."""
+        return self.settings.credentials
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(account={self.credentials.account}, url={self.url!r})"
