@@ -43,6 +43,7 @@ class ProcessState:
         self._documents: dict[tuple[str, bool], zeep.wsdl.Document] = {}
         self._official_documents: dict[tuple[str, str], zeep.wsdl.Document] = {}
         self._services: dict[ServiceKey, Any] = {}
+        self._transports: list[SyncTransport] = []  # the services' HTTP sessions, closed by reset()
         self._record_builders: dict[ServiceKey, RecordBuilder] = {}
         self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AccountChannel]] = (
             weakref.WeakKeyDictionary()
@@ -51,9 +52,13 @@ class ProcessState:
     def reset(self) -> None:
         """Forget every document, service, record builder and channel, as in a new process.
 
-        For tests; call it with no async client leased (open channels are forgotten, not closed).
+        For tests; call it with no async client leased (open channels are forgotten, not closed;
+        the sync services' HTTP sessions are closed).
         """
         with self._lock:
+            for transport in self._transports:
+                transport.session.close()
+            self._transports.clear()
             self._documents.clear()
             self._official_documents.clear()
             self._services.clear()
@@ -153,6 +158,7 @@ class ProcessState:
             timeout=timeout, operation_timeout=timeout, endpoint_version=endpoint_version
         )
         transport.session.verify = verify_tls
+        self._transports.append(transport)
         document = (
             self._document(endpoint_version, records)
             if wsdl_location is None

@@ -81,6 +81,8 @@ def official_document(endpoint_version: str, wsdl: str) -> zeep.wsdl.Document:
             hint="Set the connection's extra 'wsdl' to NetSuite's WSDL URL "
             "(https://webservices.netsuite.com/wsdl/v<V>_0/netsuite.wsdl) or a local copy, or remove it.",
         ) from None
+    finally:
+        loader.session.close()  # every import is resolved once the document is built
     if binding_name(endpoint_version) not in document.bindings:
         raise ConfigurationError(
             f"the WSDL {wsdl!r} has no NetSuiteBinding for endpoint version {endpoint_version} "

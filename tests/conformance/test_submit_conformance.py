@@ -238,6 +238,7 @@ def test_a_wsdl_url_is_fetched_once_then_read_from_the_disk_cache(
         SoapAsyncJobHook().submit("asyncAddList", [ADDRESSBOOK_CUSTOMER])
     finally:
         server.shutdown()
+        server.server_close()
     assert first > 10  # the WSDL and its XSDs
     assert len(fetched) == first
     assert (tmp_path / "airflow-provider-asyncjob" / "wsdl.sqlite").exists()
