@@ -300,7 +300,7 @@ def test_the_default_output_is_a_local_file_under_airflow_home(airflow_db, emula
 
 
 class _Variables:
-    """Stands in for Airflow Variables in the ledger's unit test."""
+    """Stands in for Airflow Variables in the submit state's unit test."""
 
     def __init__(self):
         self.values = {}
@@ -312,30 +312,45 @@ class _Variables:
         self.values[key] = json.loads(json.dumps(value))
 
 
+class _Store(dict):
+    """Stands in for Airflow 3.3's task_state_store accessor."""
+
+    def set(self, key, value):
+        self[key] = json.loads(json.dumps(value))
+
+
 class _TI:
     dag_id, task_id, run_id, map_index = "d", "submit", "manual__1", -1
 
-    def __init__(self, try_number, max_tries):
-        self.try_number, self.max_tries = try_number, max_tries
+    def __init__(self, try_number):
+        self.try_number = try_number
 
 
-class _Task:
-    retries = 2
-
-
-def test_the_ledger_is_per_try_chain_and_refuses_other_records(monkeypatch):
+def test_without_task_state_store_a_variable_keeps_the_job_ids_for_every_later_try(monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
     from airflow_asyncjob.operators import async_job
 
-    monkeypatch.setattr(async_job, "Variable", _Variables())
-    first = async_job.SubmitLedger({"ti": _TI(try_number=1, max_tries=2)}, _Task())
+    variables = _Variables()
+    monkeypatch.setattr(async_job, "Variable", variables)
+    first = async_job.SubmitState({"ti": _TI(try_number=1)})
     first.record(["JOB-1"], "fp")
-    retry = async_job.SubmitLedger({"ti": _TI(try_number=3, max_tries=2)}, _Task())
-    assert retry.submitted("fp") == ["JOB-1"] and retry.recorded_try == 1
+    assert list(variables.values) == ["netsuite_async_submit:d:submit:-1:manual__1"]
+    # a retry, and a try after the task was cleared, both reconnect
+    for try_number in (2, 5):
+        later = async_job.SubmitState({"ti": _TI(try_number=try_number)})
+        assert later.submitted("fp") == ["JOB-1"] and later.recorded_try == 1
     with pytest.raises(AirflowFailException, match="for different records"):
-        retry.submitted("other")
-    # a clear raises max_tries to try_number + retries: a new try chain, which submits anew
-    cleared = async_job.SubmitLedger({"ti": _TI(try_number=4, max_tries=5)}, _Task())
-    assert cleared.submitted("fp") == []
-    assert first.key == "netsuite_async_submit:d:submit:-1:manual__1"
+        later.submitted("other")
+
+
+def test_with_task_state_store_no_variable_is_written(monkeypatch):
+    from airflow_asyncjob.operators import async_job
+
+    variables, store = _Variables(), _Store()
+    monkeypatch.setattr(async_job, "Variable", variables)
+    async_job.SubmitState({"ti": _TI(try_number=1), "task_state_store": store}).record(["JOB-1"], "fp")
+    assert variables.values == {}
+    assert store == {"netsuite_submit": {"try_number": 1, "fingerprint": "fp", "job_ids": ["JOB-1"]}}
+    retry = async_job.SubmitState({"ti": _TI(try_number=2), "task_state_store": store})
+    assert retry.submitted("fp") == ["JOB-1"]
