@@ -39,6 +39,7 @@ EXAMPLE_DAG_IDS = (
     "example_netsuite_upsert_customers",
     "example_netsuite_async_job",
     "example_netsuite_async_job_deferrable",
+    "example_netsuite_submit_and_wait",
 )
 
 
@@ -103,13 +104,28 @@ def example(args: list[str]) -> int:
             code = subprocess.run([str(BIN / "airflow"), "dags", "test", dag_id, *args], env=env).returncode
             if code:
                 return code
-        return 0
+        return check_no_ledger_variables(env)
     finally:
         emulator.terminate()
         try:
             emulator.wait(timeout=10)
         except subprocess.TimeoutExpired:
             emulator.kill()
+
+
+def check_no_ledger_variables(env: dict[str, str]) -> int:
+    """After the examples no submit ledger Variable is left (none is written on Airflow 3.3; on
+    3.2 they are deleted when their run ends): print `airflow variables list`, 1 if one is left."""
+    listed = subprocess.run(
+        [str(BIN / "airflow"), "variables", "list", "-o", "json"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    keys = [v.get("key") for v in json.loads(listed.stdout or "[]")] if listed.returncode == 0 else None
+    print(f"\n=== airflow variables list: {keys}", flush=True)
+    left = [k for k in keys or () if str(k).startswith("netsuite_async_submit:")]
+    if keys is None or left:
+        print(f"Submit ledger Variables left after the examples: {left}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def echo_lines(stream) -> None:

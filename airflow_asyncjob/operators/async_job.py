@@ -531,7 +531,11 @@ class GetAsyncResultOperator(BaseOperator):
 
     Can be the ``follow_task_ids_if_finished_with_errors`` target of AsyncJobStatusSensor.
 
-    Failures: a page that cannot be read fails the task (the partial file is removed);
+    A retry reads only the pages still missing: each page read is kept beside the output (see
+    PagesRead) until every page is, and a retry of the same job resumes after the last one kept.
+
+    Failures: a page that cannot be read fails the task (nothing is written to ``output_path``;
+    the pages already read stay in ``.<output name>.parts/`` for the retry);
     INVALID_JOB_ID fails without retry, saying whether the job is unknown or purged (30 days)
     or has used its 20 getAsyncResult calls.
 
@@ -575,35 +579,39 @@ class GetAsyncResultOperator(BaseOperator):
         self._check_finished(job_id)
         path = self._path(context, job_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        summary = ResultSummary(job_id, self.max_failures_in_summary)
-        try:
-            with path.open("w", encoding="utf-8") as out:
-                page = self._page(job_id, 1)
+        parts = PagesRead(path, job_id, self.max_failures_in_summary)
+        summary, total_pages = parts.resume()
+        if summary.pages:
+            self.log.info(
+                "An earlier try read pages 1..%d of %d of job %s (kept in %s): reading from page %d.",
+                summary.pages,
+                total_pages,
+                job_id,
+                parts.folder,
+                summary.pages + 1,
+            )
+        while total_pages is None or summary.pages < total_pages:
+            page = self._page(job_id, summary.pages + 1)
+            if total_pages is None:
                 total_pages = page.total_pages or 1
                 if total_pages > MAX_RESULT_CALLS:
+                    parts.discard()
                     raise AirflowFailException(
                         f"job {job_id} has {total_pages} result pages, but NetSuite allows "
                         f"{MAX_RESULT_CALLS} getAsyncResult calls per job: narrow the search or "
                         "raise its page size."
                     )
-                while True:
-                    for record in page.records:
-                        row = {"job_id": job_id, "page_index": page.page_index, **record.to_dict()}
-                        out.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
-                    summary.add(page)
-                    self.log.info(
-                        "Read page %d of %d: %d records, %d failed.",
-                        page.page_index,
-                        total_pages,
-                        len(page.records),
-                        len(page.failed_records),
-                    )
-                    if summary.pages >= total_pages:
-                        break
-                    page = self._page(job_id, summary.pages + 1)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+            rows = [{"job_id": job_id, "page_index": page.page_index, **r.to_dict()} for r in page.records]
+            summary.add(page)
+            parts.write(page.page_index, rows, summary, total_pages)
+            self.log.info(
+                "Read page %d of %d: %d records, %d failed.",
+                page.page_index,
+                total_pages,
+                len(page.records),
+                len(page.failed_records),
+            )
+        parts.join(total_pages)
         result = {**summary.to_dict(), "output_path": str(path)}
         self.log.info(
             "Job %s: %d records, %d succeeded, %d failed %s; results in %s",
@@ -656,6 +664,77 @@ class GetAsyncResultOperator(BaseOperator):
         return ObjectStoragePath(f"file://{os.path.join(home, 'netsuite_async_results', *parts)}")
 
 
+class PagesRead:
+    """The result pages a GetAsyncResultOperator has read so far, kept beside the output so that
+    a retry reads only the pages still missing (each getAsyncResult call is one of the job's 20).
+
+    Each page's JSON lines go to ``.<output name>.parts/page-NNNN.jsonl`` beside the output, and
+    ``progress.json`` there records ``{"job_id", "total_pages", "summary"}`` after each page. When
+    every page is read, ``join`` writes the output from the parts and removes them; until then the
+    output path holds nothing (no partial file). The parts of another job are discarded.
+    """
+
+    def __init__(self, path: ObjectStoragePath, job_id: str, max_failures: int) -> None:
+        self.path = path
+        self.job_id = job_id
+        self.max_failures = max_failures
+        self.folder = path.parent / f".{path.name}.parts"
+        self.progress = self.folder / "progress.json"
+
+    def _part(self, page_index: int) -> ObjectStoragePath:
+        return self.folder / f"page-{page_index:04d}.jsonl"
+
+    def resume(self) -> tuple[ResultSummary, int | None]:
+        """The summary of the pages read so far and the job's total pages (None: none read yet)."""
+        try:
+            state = json.loads(self.progress.read_text(encoding="utf-8"))
+            if state["job_id"] == self.job_id and all(
+                self._part(i).exists() for i in range(1, int(state["summary"]["pages"]) + 1)
+            ):
+                return ResultSummary.from_state(state["summary"], self.max_failures), int(
+                    state["total_pages"]
+                )
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        self.discard()
+        return ResultSummary(self.job_id, self.max_failures), None
+
+    def write(
+        self, page_index: int, rows: list[dict[str, Any]], summary: ResultSummary, total_pages: int
+    ) -> None:
+        """Write one page's rows, then the progress that counts it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._part(page_index).open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
+        progress = {"job_id": self.job_id, "total_pages": total_pages, "summary": summary.state()}
+        self.progress.write_text(json.dumps(progress, default=str), encoding="utf-8")
+
+    def join(self, total_pages: int) -> None:
+        """Write the output from pages 1..total_pages in order, then remove the parts."""
+        try:
+            with self.path.open("w", encoding="utf-8") as out:
+                for page_index in range(1, total_pages + 1):
+                    with self._part(page_index).open("r", encoding="utf-8") as part:
+                        for line in part:
+                            out.write(line)
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            raise
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the parts (an object store has no folder to remove; a file system does)."""
+        if not self.folder.exists():
+            return
+        for part in self.folder.iterdir():
+            part.unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except (OSError, NotImplementedError):
+            pass
+
+
 class ResultSummary:
     """Counts over result pages for XCom: records, succeeded, failed, failures by code, the
     first failures and the job-level errors."""
@@ -698,6 +777,23 @@ class ResultSummary:
                         "message": detail.message if detail else None,
                     }
                 )
+
+    def state(self) -> dict[str, Any]:
+        """Plain values from which ``from_state`` rebuilds this summary (for a resumed read)."""
+        return {**self.to_dict(), "total_records": self.total_records, "by_code": dict(self.by_code)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], max_failures: int) -> ResultSummary:
+        summary = cls(str(state["job_id"]), max_failures)
+        summary.pages = int(state["pages"])
+        summary.records = int(state["records"])
+        summary.failed = int(state["failed"])
+        summary.result_type = state.get("result_type")
+        summary.total_records = state.get("total_records")
+        summary.by_code = Counter({str(k): int(v) for k, v in (state.get("by_code") or {}).items()})
+        summary.first_failures = list(state.get("first_failures") or [])[:max_failures]
+        summary.job_errors = list(state.get("job_errors") or [])
+        return summary
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -277,3 +277,20 @@ with DAG(dag_id="submit_from_xcom", schedule=None, catchup=False) as dag:
         retry=QUICK_RETRY,
     )
 _register(dag)
+
+
+with DAG(
+    dag_id="read_results_retried",
+    schedule=None,
+    catchup=False,
+    params={"job_id": Param("", type="string"), "output_path": Param("", type="string")},
+) as dag:
+    GetAsyncResultOperator(
+        task_id="results",
+        job_id="{{ params.job_id }}",
+        output_path="{{ params.output_path }}",
+        retry=QUICK_RETRY,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+_register(dag)

@@ -246,6 +246,26 @@ def test_a_failed_job_reports_its_job_level_error(airflow_db, emulator, tmp_path
     assert summary["failures_by_code"] == {"UNEXPECTED_ERROR": 1}
 
 
+def test_a_retry_after_a_failed_page_reads_only_the_pages_still_missing(
+    airflow_db, emulator, tmp_path, capfd
+):
+    job_id = finished_job(
+        emulator, operation="asyncSearch", total_records=25, page_size=10, search_record_type="customer"
+    )
+    # page 2 is refused (HTTP 503) past the hook's three attempts: the first try fails after page 1
+    emulator.inject("http_error", status=503, operation="getAsyncResult", after=1, times=3)
+    output = tmp_path / "search.jsonl"
+    tis, states = run("read_results_retried", job_id=job_id, output_path=str(output))
+    assert (states["results"], tis["results"].try_number) == ("success", 2)
+    assert emulator.jobs.result_calls(job_id) == 3  # pages 1, 2, 3 once each (4 before: 1, then 1-3)
+    assert "An earlier try read pages 1..1 of 3 of job" in capfd.readouterr().out
+    lines = read_lines(str(output))
+    assert [line["base_ref"]["internal_id"] for line in lines] == [str(n) for n in range(1, 26)]
+    summary = tis["results"].xcom_pull(task_ids="results")
+    assert (summary["pages"], summary["records"], summary["total_records"]) == (3, 25, 25)
+    assert not (tmp_path / ".search.jsonl.parts").exists()
+
+
 def test_a_page_that_fails_fails_the_task_and_leaves_no_partial_file(airflow_db, emulator, tmp_path, capfd):
     job_id = finished_job(emulator, operation="asyncSearch", total_records=25, page_size=10)
     emulator.inject(

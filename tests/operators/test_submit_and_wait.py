@@ -6,6 +6,8 @@ The DAGs are in tests/dags/operator_dags.py; they run with dag.test() against th
 
 from __future__ import annotations
 
+import json
+
 import operator_dags
 import pytest
 
@@ -129,3 +131,16 @@ def test_on_kill_cancels_nothing_and_says_where_to_cancel_by_hand(capfd):
     output = capfd.readouterr().out
     assert "NetSuite job(s) ASYNCWEBSERVICES_1234567_SB1_1_ab go on running" in output
     assert "Setup > Integration > SOAP Web Services Process Status" in output
+
+
+def test_the_rendered_fields_hold_a_summary_and_no_record(airflow_db, instant):
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+
+    dag_run = operator_dags.DAGS["submit_from_xcom"].test()
+    tis = {ti.task_id: ti for ti in dag_run.get_task_instances()}
+    assert getattr(tis["submit"].state, "value", tis["submit"].state) == "success"
+    (job_id,), _ = submitted(instant, "asyncUpsertList")
+    assert [r.external_id for r in instant.jobs._jobs[job_id].spec.records] == ["priv-1", "priv-2"]
+    rendered = RenderedTaskInstanceFields.get_templated_fields(tis["submit"])
+    assert rendered["records"] == "<2 records: not kept in rendered fields>"
+    assert "private.example" not in json.dumps(rendered) and "Private One" not in json.dumps(rendered)
