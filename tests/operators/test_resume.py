@@ -37,10 +37,15 @@ def wait_for(condition, what: str, bound: float = 180.0) -> None:
 
 
 def first_try_killed_after_the_submit(emulator) -> None:
+    from airflow.configuration import conf
+
     airflow = Path(sys.executable).with_name("airflow")
+    # One deployment: the same metadata database, and the same Fernet key (Airflow 3.2 encrypts
+    # the Variable that stands in for task_state_store; a key made up per process could not read it).
+    env = {**os.environ, "AIRFLOW__CORE__FERNET_KEY": conf.get("core", "fernet_key", fallback="")}
     process = subprocess.Popen(
         [str(airflow), "dags", "test", DAG_ID, "-c", json.dumps({"records": RECORDS})],
-        env=dict(os.environ),
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
