@@ -43,6 +43,7 @@ EXAMPLE_DAG_IDS = (
     "example_netsuite_customers_changed",  # scheduled on the asset the upsert example writes
     "example_netsuite_async_job",
     "example_netsuite_async_job_deferrable",
+    "example_netsuite_submit_and_wait",
 )
 
 
@@ -139,6 +140,7 @@ def example(args: list[str]) -> int:
                 print(f"`airflow dags test {dag_id}` ended with exit code {code}; see {log}", file=sys.stderr)
                 return code
         verdicts = json.loads(_output([str(PYTHON), "-c", VERDICT_SCRIPT, *EXAMPLE_DAG_IDS], env))
+        ledger_left = check_no_ledger_variables(env)
     finally:
         QUIET.set()  # uvicorn's shutdown lines are not news
         emulator.terminate()
@@ -152,7 +154,7 @@ def example(args: list[str]) -> int:
     if errors:
         print(f"{len(errors)} error line(s) in the Airflow logs, a good run has none:", *errors, sep="\n  ")
     failed = [v["dag_id"] for v in verdicts if v["state"] != "success"]
-    return 1 if errors or failed else 0
+    return 1 if errors or failed or ledger_left else 0
 
 
 ERROR_LINE = re.compile(r"^\S+ \[(error|critical)\s*\]|^Traceback ")
@@ -250,6 +252,21 @@ def describe_verdict(verdict: dict) -> str:
 
 QUIET = threading.Event()
 """Set when the example is over: the emulator's output is no longer echoed."""
+
+
+def check_no_ledger_variables(env: dict[str, str]) -> int:
+    """After the examples no submit ledger Variable is left (none is written on Airflow 3.3; on
+    3.2 they are deleted when their run ends): print `airflow variables list`, 1 if one is left."""
+    listed = subprocess.run(
+        [str(BIN / "airflow"), "variables", "list", "-o", "json"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    keys = [v.get("key") for v in json.loads(listed.stdout or "[]")] if listed.returncode == 0 else None
+    print(f"\n=== airflow variables list: {keys}", flush=True)
+    left = [k for k in keys or () if str(k).startswith("netsuite_async_submit:")]
+    if keys is None or left:
+        print(f"Submit ledger Variables left after the examples: {left}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def echo_lines(stream) -> None:

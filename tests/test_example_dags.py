@@ -16,7 +16,18 @@ EXAMPLE_DAGS = Path(__file__).resolve().parents[1] / "example_dags"
 def test_example_dags_import_without_errors(airflow_db):
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
     assert bag.import_errors == {}
-    assert {"example_netsuite_async_job", "example_netsuite_async_job_deferrable"} <= set(bag.dag_ids)
+    assert {
+        "example_netsuite_async_job",
+        "example_netsuite_async_job_deferrable",
+        "example_netsuite_submit_and_wait",
+    } <= set(bag.dag_ids)
+
+
+def test_the_one_task_example_submits_and_waits_deferred():
+    dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).get_dag("example_netsuite_submit_and_wait")
+    task = dag.get_task("upsert_and_wait")
+    assert (task.operation, task.wait_for_completion, task.deferrable) == ("asyncUpsertList", True, True)
+    assert task.on_finished_with_errors == "fail"
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
+import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, ObjectStoragePath, Variable
+from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_asyncjob import lineage
@@ -25,21 +28,43 @@ from airflow_asyncjob.assets import SubmitAssets, default_outlets
 from airflow_asyncjob.errors import netsuite_error_rule, task_job_id
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.faults import InvalidJobIdError
-from airflow_asyncjob.netsuite.models import MAX_ASYNC_RESULT_CALLS, AsyncResultPage
+from airflow_asyncjob.netsuite.faults import ConfigurationError, InvalidJobIdError
+from airflow_asyncjob.netsuite.models import (
+    MAX_ASYNC_RESULT_CALLS,
+    AsyncJobStatus,
+    AsyncResultPage,
+    AsyncStatus,
+)
+from airflow_asyncjob.netsuite.polling import check_bounds
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
 from airflow_asyncjob.netsuite.retry import RetryPolicy
+from airflow_asyncjob.triggers.async_job_status import TIMEOUT
+from airflow_asyncjob.waiting import (
+    deferral_timeout,
+    final_status,
+    read_event,
+    status_trigger,
+    wait_in_worker,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
 MAX_RESULT_CALLS = MAX_ASYNC_RESULT_CALLS
+SUBMIT_STATE_KEY = "netsuite_submit"
+"""The ``task_state_store`` key under which a submit keeps the job ids it created."""
 LEDGER_PREFIX = "netsuite_async_submit"
-"""Prefix of the Airflow Variables in which submits record the job ids of their try chain."""
+"""Prefix of the Airflow Variables that stand in for ``task_state_store`` on Airflow < 3.3."""
+CANCEL_BY_HAND = (
+    "NetSuite's SOAP API has no operation to cancel an async job: cancel it by hand in NetSuite, "
+    "Setup > Integration > SOAP Web Services Process Status, the job's Cancel box"
+)
+SUBMIT_ON_FINISHED_WITH_ERRORS = ("fail", "succeed")
 
 
 class AsyncJobSubmitOperator(BaseOperator):
-    """Submit one NetSuite async job (or several, see ``split_over_limit``) and push its job id.
+    """Submit one NetSuite async job (or several, see ``split_over_limit``), push its job id and,
+    with ``wait_for_completion=True``, wait for it as AsyncJobStatusSensor does.
 
     Operations and what ``records`` holds (dicts in NetSuite's field names; shapes in
     ``airflow_asyncjob.netsuite.records``):
@@ -54,24 +79,50 @@ class AsyncJobSubmitOperator(BaseOperator):
 
     Records come from ``records`` (a list, an XComArg such as ``extract.output``, or a templated
     JSON string) or from ``records_path`` (a JSON list, or JSON lines when it ends in ``.jsonl``
-    or ``.ndjson``; any Airflow ObjectStoragePath URL or local path).
+    or ``.ndjson``; any Airflow ObjectStoragePath URL or local path). ``records`` is resolved
+    when the task runs and kept out of the task's rendered fields (the UI's Rendered Template
+    tab and ``rendered_task_instance_fields``), which show only a summary such as
+    ``"<5 records: not kept in rendered fields>"``.
 
     Record limits per request (asyncAddList 400, asyncUpdateList 200, asyncUpsertList 200,
     asyncDeleteList 400, asyncGetList 2000; Governance Overview) are checked before sending.
     Over the limit the task fails without sending anything, unless ``split_over_limit=True``:
     then the records go out in consecutive jobs of at most the limit, in order.
 
-    XCom: ``job_ids`` (a list) is pushed as soon as each job is created; the return value is
-    the job id (a string), or the list of job ids with ``split_over_limit=True``.
+    XCom: ``job_ids`` (a list) is pushed as soon as each job is created, and ``job_id`` (a
+    string; not with ``split_over_limit=True``) before any waiting; the return value is the job
+    id, or the list of job ids with ``split_over_limit=True``. With ``wait_for_completion=True``
+    the final status is pushed as ``status``: ``{"job_id", "status", "percent_completed"
+    (percent), "est_remaining_duration" (seconds)}``.
 
-    A retry never submits again what an earlier try of the same try chain submitted: each job
-    id is written, before anything else happens, to an Airflow Variable named
-    ``netsuite_async_submit:<dag_id>:<task_id>:<map_index>:<run_id>`` (Airflow clears a task's
-    XCom when a new try starts, so XCom cannot carry it). A retry finds the ids there and
-    submits only the jobs still missing. Clearing the task starts a new try chain, which
-    submits again. A retry whose records differ from the earlier try's fails instead. The
-    Variable holds job ids and a hash of the request, never records; it is left in place
-    (deleting it is safe once the run is over).
+    Waiting (``wait_for_completion=True``; not with ``split_over_limit``): exactly as the
+    sensor waits and decides (``airflow_asyncjob.waiting``): the job is polled with
+    checkAsyncStatus at adaptive intervals within ``[poke_interval, max_poll_interval]``, in
+    this worker, or with ``deferrable=True`` in the triggerer by AsyncJobStatusTrigger (no
+    worker slot held). ``finished`` succeeds; ``failed`` fails without retry with NetSuite's
+    detail; ``finishedWithErrors`` fails without retry (``on_finished_with_errors="fail"``) or
+    succeeds (``"succeed"``); still running after ``timeout`` seconds fails without retry.
+
+    A retry never submits again what an earlier try submitted (a worker killed, a transient
+    error, the task cleared into a new try): each job id is written before anything else
+    happens (before any waiting) to Airflow's ``task_state_store`` (Airflow 3.3; key
+    ``netsuite_submit``: job ids, a hash of the request and the try number, never records),
+    whose rows go with their DAG run and ``airflow db clean``. On Airflow 3.2, which has no
+    ``task_state_store``, an Airflow Variable named
+    ``netsuite_async_submit:<dag_id>:<task_id>:<map_index>:<run_id>`` stands in for it and is
+    deleted when the DAG run ends. A retry that finds job ids there checks each job (one
+    checkAsyncStatus call), reconnects to it (or, if it ended, takes its outcome at once) and
+    submits only the jobs still missing. A job that ``failed`` is submitted again only with
+    ``resubmit_on_failure=True``, and says so in the log either way: a failed asyncAddList may
+    have written some of its records. A retry whose records differ from the earlier try's fails
+    instead. Why not Airflow's ``ResumableJobMixin``: it keeps one external id per task (a
+    split submit has several), resubmits every failed job, and its stand-in for Airflow < 3.3
+    submits again on every try.
+
+    Killing the task (``on_kill``: marked failed or success in the UI, a timeout) cancels
+    nothing: NetSuite's SOAP API has no cancel operation (none in the WSDL). The log names the
+    job ids and where to cancel them by hand: Setup > Integration > SOAP Web Services Process
+    Status, the job's Cancel box.
 
     Assets (``airflow_asyncjob.assets``, docs/assets.md): a writing operation (asyncAddList,
     asyncUpdateList, asyncUpsertList, asyncDeleteList) without ``outlets`` declares the
@@ -94,8 +145,20 @@ class AsyncJobSubmitOperator(BaseOperator):
         record_type: record type for records without ``@type`` / baseRefs without ``type``.
         deletion_reason: asyncDeleteList only.
         split_over_limit: split over-limit records into several jobs instead of failing.
+        wait_for_completion: wait for the job to end and apply the sensor's outcome rules.
+        deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
+        poke_interval: seconds; the shortest wait between status polls (default 60).
+        max_poll_interval: seconds; the longest wait between polls (default 300, or
+            ``poke_interval`` if that is longer).
+        timeout: seconds to wait for the job to end (default 7 days).
+        on_finished_with_errors: ``"fail"`` (default) or ``"succeed"``.
+        resubmit_on_failure: a retry submits again a job that ended ``failed`` (default False).
         netsuite_conn_id: the ``netsuite_soap`` connection.
         retry: the hook's retry policy for transient failures (default: ``RetryPolicy()``).
+
+    Raises:
+        ValueError: at DAG parse time, for arguments that do not fit together or bounds that are
+            not positive finite seconds.
     """
 
     template_fields: Sequence[str] = (
@@ -105,7 +168,7 @@ class AsyncJobSubmitOperator(BaseOperator):
         "record_type",
         "netsuite_conn_id",
     )
-    template_fields_renderers = {"records": "json", "search_record": "json"}
+    template_fields_renderers = {"search_record": "json"}
     ui_color = "#f2e6d9"
     operator_extra_links = (AsyncJobLink(),)
 
@@ -119,6 +182,13 @@ class AsyncJobSubmitOperator(BaseOperator):
         record_type: str | None = None,
         deletion_reason: Mapping[str, Any] | None = None,
         split_over_limit: bool = False,
+        wait_for_completion: bool = False,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        poke_interval: float = 60.0,
+        max_poll_interval: float | None = None,
+        timeout: float = 7 * 24 * 3600.0,
+        on_finished_with_errors: str = "fail",
+        resubmit_on_failure: bool = False,
         netsuite_conn_id: str = SoapAsyncJobHook.default_conn_name,
         retry: RetryPolicy | None = None,
         **kwargs: Any,
@@ -138,6 +208,27 @@ class AsyncJobSubmitOperator(BaseOperator):
             raise ValueError(f"{where}: {operation} takes either records or records_path.")
         if deletion_reason is not None and operation != "asyncDeleteList":
             raise ValueError(f"{where}: deletion_reason is for asyncDeleteList only.")
+        if on_finished_with_errors not in SUBMIT_ON_FINISHED_WITH_ERRORS:
+            raise ValueError(
+                f"{where}: on_finished_with_errors={on_finished_with_errors!r}: use 'fail' or 'succeed' "
+                "(to branch on finishedWithErrors, wait with AsyncJobStatusSensor)."
+            )
+        if wait_for_completion and split_over_limit:
+            raise ValueError(
+                f"{where}: wait_for_completion waits for one job; with split_over_limit=True wait with "
+                "AsyncJobStatusSensor mapped over the job ids: .expand(job_id=submit.output)."
+            )
+        self.max_poll_interval = (
+            max(300.0, float(poke_interval)) if max_poll_interval is None else float(max_poll_interval)
+        )
+        try:
+            check_bounds(
+                float(poke_interval), self.max_poll_interval, names=("poke_interval", "max_poll_interval")
+            )
+        except ConfigurationError as error:
+            raise ValueError(f"{where}: {error}") from None
+        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+            raise ValueError(f"{where}: timeout must be positive finite seconds, not {timeout!r}.")
         self.operation = operation
         self.records = records
         self.records_path = records_path
@@ -145,35 +236,61 @@ class AsyncJobSubmitOperator(BaseOperator):
         self.record_type = record_type
         self.deletion_reason = deletion_reason
         self.split_over_limit = split_over_limit
+        self.wait_for_completion = wait_for_completion
+        self.deferrable = deferrable
+        self.poke_interval = float(poke_interval)
+        self.timeout = float(timeout)
+        self.on_finished_with_errors = on_finished_with_errors
+        self.resubmit_on_failure = resubmit_on_failure
         self.netsuite_conn_id = netsuite_conn_id
         self.retry = retry
         self.records_source = lineage.upstream_xcom(records)  # OpenLineage input (lineage.py)
         self.submit_assets: SubmitAssets | None = None
+        self._records: Any = None
+        self._job_ids: list[str] = []
 
     @cached_property
     def hook(self) -> SoapAsyncJobHook:
         return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, retry=self.retry)
 
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Render as Airflow does, then keep the records themselves out of the rendered fields.
+
+        Airflow stores every template field's rendered value (``rendered_task_instance_fields``,
+        shown in the UI's Rendered Template tab): for ``records`` that would be every customer's
+        name and e-mail address. The rendered records (an XComArg resolved, a template rendered)
+        are kept on the task for ``execute`` only; ``records`` becomes a summary.
+        """
+        records = self.records
+        self.records = None
+        super().render_template_fields(context, jinja_env)
+        if records is None:
+            return
+        self._records = self.render_template(records, context, jinja_env)
+        self.records = _records_summary(self._records)
+
     def execute(self, context: Context) -> str | list[str]:
         batches = self._batches(self._items())
         # Assets (airflow_asyncjob.assets): declared netsuite:// outlets checked before sending.
         self.submit_assets = SubmitAssets.plan(self, batches)
-        ledger = SubmitLedger(context, self)
+        state = SubmitState(context)
         fingerprint = self._fingerprint(batches)
-        job_ids = ledger.submitted(fingerprint)
-        if job_ids:
-            self.log.info(
-                "Try %s of this try chain already submitted job(s) %s: not submitting them again.",
-                ledger.recorded_try,
-                ", ".join(job_ids),
-            )
+        job_ids, last = self._reconnect(state, fingerprint, batches)
         for index in range(len(job_ids), len(batches)):
-            job_id = self._submit(batches[index], index, len(batches))
+            job_id, last = self._submit(batches[index], index, len(batches))
             job_ids.append(job_id)
-            ledger.record(job_ids, fingerprint)
+            state.record(job_ids, fingerprint)
+            self._job_ids = list(job_ids)
             context["ti"].xcom_push(key="job_ids", value=list(job_ids))
-        self.submit_assets.emit(context, job_ids)  # the asset events' extra (airflow_asyncjob.assets)
-        return list(job_ids) if self.split_over_limit else job_ids[0]
+        self._job_ids = list(job_ids)
+        if self.split_over_limit:
+            self.submit_assets.emit(context, job_ids)  # the asset events' extra (airflow_asyncjob.assets)
+            return list(job_ids)
+        context["ti"].xcom_push(key="job_id", value=job_ids[0])
+        if not self.wait_for_completion:
+            self.submit_assets.emit(context, job_ids)
+            return job_ids[0]
+        return self._wait(context, job_ids[0], last)
 
     # OpenLineage (airflow_asyncjob.lineage): facets only when the OpenLineage provider asks.
     def get_openlineage_facets_on_start(self) -> Any:
@@ -182,7 +299,42 @@ class AsyncJobSubmitOperator(BaseOperator):
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         return lineage.submit_facets(self, complete=True)
 
-    def _submit(self, batch: Any, index: int, count: int) -> str:
+    def _reconnect(
+        self, state: SubmitState, fingerprint: str, batches: list[Any]
+    ) -> tuple[list[str], AsyncJobStatus | None]:
+        """The job ids an earlier try created, checked, with the last one's status; the failed
+        ones that ``resubmit_on_failure`` submits again are replaced by their new jobs."""
+        job_ids = state.submitted(fingerprint)
+        if not job_ids:
+            return [], None
+        self.log.info(
+            "Try %s of this task already submitted job(s) %s: not submitting them again; reconnecting.",
+            state.recorded_try,
+            ", ".join(job_ids),
+        )
+        last: AsyncJobStatus | None = None
+        for index, job_id in enumerate(job_ids):
+            with netsuite_error_rule(f"job {job_id} of an earlier try"):
+                last = self.hook.check_async_status(job_id)
+            self.log.info("NetSuite async %s", last.describe())
+            if last.status is not AsyncStatus.FAILED:
+                continue
+            if not self.resubmit_on_failure:
+                self.log.warning(
+                    "Job %s of an earlier try failed; not submitting it again (resubmit_on_failure=False).",
+                    job_id,
+                )
+                continue
+            self.log.warning(
+                "Job %s of an earlier try failed; submitting its records again (resubmit_on_failure=True). "
+                "A failed job may have written some of its records: check them in NetSuite.",
+                job_id,
+            )
+            job_ids[index], last = self._submit(batches[index], index, len(batches))
+            state.record(job_ids, fingerprint)
+        return job_ids, last
+
+    def _submit(self, batch: Any, index: int, count: int) -> tuple[str, AsyncJobStatus]:
         # ConfigurationError and SubmitOutcomeUnknownError are permanent: no retry.
         with netsuite_error_rule():
             status = self.hook.submit(
@@ -194,7 +346,69 @@ class AsyncJobSubmitOperator(BaseOperator):
         size = "" if self.operation == "asyncSearch" else f" with {len(batch)} records"
         part = f" (job {index + 1} of {count})" if count > 1 else ""
         self.log.info("Submitted %s%s%s: NetSuite async %s", self.operation, size, part, status.describe())
-        return status.job_id
+        return status.job_id, status
+
+    def _wait(self, context: Context, job_id: str, last: AsyncJobStatus | None) -> str:
+        """Wait for ``job_id`` as the sensor does; ``last`` is its latest status, if one is known."""
+        if last is not None and last.status.is_terminal:
+            return self.execute_complete(
+                context, {"status": last.status.value, "job_id": job_id, "job": last.to_dict()}
+            )
+        trigger = status_trigger(
+            job_id=job_id,
+            netsuite_conn_id=self.netsuite_conn_id,
+            poke_interval=self.poke_interval,
+            max_poll_interval=self.max_poll_interval,
+            end_time=time.time() + self.timeout,
+            timeout=self.hook.timeout,
+            retry=self.retry,
+        )
+        if self.deferrable:
+            self.defer(
+                trigger=trigger, method_name="execute_complete", timeout=deferral_timeout(self.timeout)
+            )
+        return self.execute_complete(context, wait_in_worker(self.hook, trigger))
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Decide on the job's end (the trigger's event) as AsyncJobStatusSensor does; push the
+        final status as XCom ``status``; return the job id.
+
+        Raises:
+            AirflowFailException: failed, finishedWithErrors with ``on_finished_with_errors="fail"``,
+                the timeout, a permanent error, an event this operator does not read.
+            NetSuiteError: a transient error that outlived the trigger's polls (the task's
+                ``retries`` apply; the retry reconnects to the job).
+        """
+        job_id = str((event or {}).get("job_id", "")) if isinstance(event, Mapping) else ""
+        ended = read_event(event, job_id, "operator")
+        if ended.status == TIMEOUT:
+            message = (
+                f"NetSuite job {ended.job_id} had not ended within the task's timeout ({self.timeout:g} s)."
+            )
+            if ended.job is not None:
+                message += f" Last seen: {ended.job.describe()}."
+            raise AirflowFailException(
+                f"{message} {CANCEL_BY_HAND}, or wait for it with AsyncJobStatusSensor."
+            )
+        if ended.job is None:  # from_payload gives every terminal event its job
+            raise AirflowFailException(f"the trigger's event for job {ended.job_id} has no status.")
+        self.log.info("NetSuite async %s", ended.job.describe())
+        final = final_status(self.hook, ended.job, self.on_finished_with_errors)
+        context["ti"].xcom_push(key="status", value=final)
+        # After a deferral this is a new task object: the assets are planned again.
+        assets = self.submit_assets or SubmitAssets.plan(self, self._batches(self._items()))
+        assets.emit(context, [ended.job_id], outcome=final)
+        return ended.job_id
+
+    def on_kill(self) -> None:
+        """Cancel nothing (NetSuite SOAP has no cancel operation); log the job ids and where to
+        cancel them by hand."""
+        if self._job_ids:
+            self.log.warning(
+                "Task killed; NetSuite job(s) %s go on running. %s.", ", ".join(self._job_ids), CANCEL_BY_HAND
+            )
+        else:
+            self.log.info("Task killed before NetSuite created a job: nothing to cancel.")
 
     def _items(self) -> Any:
         if self.operation == "asyncSearch":
@@ -205,7 +419,7 @@ class AsyncJobSubmitOperator(BaseOperator):
         if self.records_path is not None:
             items = _read_records(self.records_path)
         else:
-            items = _json_value(self.records, "records")
+            items = _json_value(self._records if self._records is not None else self.records, "records")
         if isinstance(items, Mapping) or not isinstance(items, Sequence) or isinstance(items, str):
             raise AirflowFailException(
                 f"{self.operation} takes a list of dicts; records are a {type(items).__name__}."
@@ -236,67 +450,89 @@ class AsyncJobSubmitOperator(BaseOperator):
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-class SubmitLedger:
-    """The job ids a submit task created in its current try chain, kept in an Airflow Variable.
+class SubmitState:
+    """The job ids a submit task instance created, kept for its retries.
 
-    A try chain is the tries between two clears of the task: its first try number is
-    ``max_tries - retries + 1``, as Airflow computes it (``TaskInstance.get_first_reschedule_date``).
+    In Airflow's ``task_state_store`` (Airflow 3.3; key ``netsuite_submit``), scoped to the task
+    instance (dag id, run id, task id, map index): it outlives tries and clears, and goes with
+    the DAG run and ``airflow db clean``. Airflow 3.2 has no ``task_state_store``: an Airflow
+    Variable (``ledger_key``) stands in, deleted when the DAG run ends
+    (``airflow_asyncjob.listeners``). Either holds ``{"job_ids": [...], "fingerprint": <sha256
+    of the request>, "try_number": n}``, never records.
     """
 
-    def __init__(self, context: Context, task: BaseOperator) -> None:
+    def __init__(self, context: Context) -> None:
         ti = context["ti"]
         self.try_number = int(ti.try_number)
-        self.chain = int(ti.max_tries) - int(task.retries or 0) + 1
+        self.store = context.get("task_state_store")
         map_index = getattr(ti, "map_index", -1)
-        map_index = -1 if map_index is None else map_index
-        key = f"{LEDGER_PREFIX}:{ti.dag_id}:{ti.task_id}:{map_index}:{ti.run_id}"
-        if len(key) > 250:  # the Variable key column's length
-            digest = hashlib.sha256(key.encode()).hexdigest()[:40]
-            key = f"{LEDGER_PREFIX}:{ti.dag_id[:80]}:{ti.task_id[:80]}:{digest}"
-        self.key = key
+        self.key = ledger_key(ti.dag_id, ti.task_id, -1 if map_index is None else map_index, ti.run_id)
         self.recorded_try: int | None = None
 
+    def _read(self) -> Any:
+        if self.store is not None:
+            return self.store.get(SUBMIT_STATE_KEY)
+        return Variable.get(self.key, default=None, deserialize_json=True)
+
     def submitted(self, fingerprint: str) -> list[str]:
-        """Job ids an earlier try of this chain created for the same request ([] when none).
+        """Job ids an earlier try created for the same request ([] when none).
 
         Raises:
-            AirflowFailException: an earlier try of this chain submitted a different request.
+            AirflowFailException: an earlier try submitted a different request.
         """
-        entry = Variable.get(self.key, default=None, deserialize_json=True)
-        if not isinstance(entry, Mapping) or entry.get("chain") != self.chain:
+        entry = self._read()
+        if not isinstance(entry, Mapping):
             return []
         job_ids = [str(j) for j in entry.get("job_ids") or []]
         if job_ids and entry.get("fingerprint") != fingerprint:
+            where = (
+                f"task_state_store key {SUBMIT_STATE_KEY!r}"
+                if self.store is not None
+                else f"Variable {self.key!r}"
+            )
             raise AirflowFailException(
                 f"try {entry.get('try_number')} of this task already submitted job(s) {', '.join(job_ids)} "
-                "for different records. Not submitting again: clear the task to submit these records "
-                "as new jobs."
+                f"for different records. Not submitting again: to submit these records as new jobs, "
+                f"trigger a new DAG run, or delete {where} of this task instance first."
             )
         self.recorded_try = entry.get("try_number")
         return job_ids
 
     def record(self, job_ids: list[str], fingerprint: str) -> None:
         """Write the job ids (before anything else happens), or fail without retry, naming them."""
-        entry = {
-            "chain": self.chain,
+        entry: dict[str, Any] = {
             "try_number": self.try_number,
             "fingerprint": fingerprint,
             "job_ids": list(job_ids),
         }
         try:
-            Variable.set(
-                self.key,
-                entry,
-                description="Job ids of a NetSuite async submit (airflow-provider-asyncjob), "
-                "so that its retries do not submit again. Safe to delete once the run is over.",
-                serialize_json=True,
-            )
+            if self.store is not None:
+                self.store.set(SUBMIT_STATE_KEY, entry)
+            else:
+                Variable.set(
+                    self.key,
+                    entry,
+                    description="Job ids of a NetSuite async submit (airflow-provider-asyncjob), so that "
+                    "its retries do not submit again. Deleted when the DAG run ends.",
+                    serialize_json=True,
+                )
         except Exception as error:
             raise AirflowFailException(
                 f"NetSuite created job(s) {', '.join(job_ids)}, but they could not be recorded for "
                 f"retries ({type(error).__name__}: {error}); failing without retry so that they are "
                 "not submitted twice."
             ) from error
+
+
+def ledger_key(dag_id: str, task_id: str, map_index: int, run_id: str) -> str:
+    """The Variable that stands in for ``task_state_store`` on Airflow < 3.3:
+    ``netsuite_async_submit:<dag_id>:<task_id>:<map_index>:<run_id>``, or, over the Variable key
+    column's 250 characters, ``netsuite_async_submit:<dag_id[:80]>:<task_id[:80]>:<sha256[:40]>``."""
+    key = f"{LEDGER_PREFIX}:{dag_id}:{task_id}:{map_index}:{run_id}"
+    if len(key) > 250:
+        digest = hashlib.sha256(key.encode()).hexdigest()[:40]
+        key = f"{LEDGER_PREFIX}:{dag_id[:80]}:{task_id[:80]}:{digest}"
+    return key
 
 
 class GetAsyncResultOperator(BaseOperator):
@@ -325,7 +561,11 @@ class GetAsyncResultOperator(BaseOperator):
 
     Can be the ``follow_task_ids_if_finished_with_errors`` target of AsyncJobStatusSensor.
 
-    Failures: a page that cannot be read fails the task (the partial file is removed);
+    A retry reads only the pages still missing: each page read is kept beside the output (see
+    PagesRead) until every page is, and a retry of the same job resumes after the last one kept.
+
+    Failures: a page that cannot be read fails the task (nothing is written to ``output_path``;
+    the pages already read stay in ``.<output name>.parts/`` for the retry);
     INVALID_JOB_ID fails without retry, saying whether the job is unknown or purged (30 days)
     or has used its 20 getAsyncResult calls.
 
@@ -372,35 +612,39 @@ class GetAsyncResultOperator(BaseOperator):
         self._check_finished(job_id)
         path = self._path(context, job_id)
         path.parent.mkdir(parents=True, exist_ok=True)
-        summary = ResultSummary(job_id, self.max_failures_in_summary)
-        try:
-            with path.open("w", encoding="utf-8") as out:
-                page = self._page(job_id, 1)
+        parts = PagesRead(path, job_id, self.max_failures_in_summary)
+        summary, total_pages = parts.resume()
+        if summary.pages:
+            self.log.info(
+                "An earlier try read pages 1..%d of %d of job %s (kept in %s): reading from page %d.",
+                summary.pages,
+                total_pages,
+                job_id,
+                parts.folder,
+                summary.pages + 1,
+            )
+        while total_pages is None or summary.pages < total_pages:
+            page = self._page(job_id, summary.pages + 1)
+            if total_pages is None:
                 total_pages = page.total_pages or 1
                 if total_pages > MAX_RESULT_CALLS:
+                    parts.discard()
                     raise AirflowFailException(
                         f"job {job_id} has {total_pages} result pages, but NetSuite allows "
                         f"{MAX_RESULT_CALLS} getAsyncResult calls per job: narrow the search or "
                         "raise its page size."
                     )
-                while True:
-                    for record in page.records:
-                        row = {"job_id": job_id, "page_index": page.page_index, **record.to_dict()}
-                        out.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
-                    summary.add(page)
-                    self.log.info(
-                        "Read page %d of %d: %d records, %d failed.",
-                        page.page_index,
-                        total_pages,
-                        len(page.records),
-                        len(page.failed_records),
-                    )
-                    if summary.pages >= total_pages:
-                        break
-                    page = self._page(job_id, summary.pages + 1)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+            rows = [{"job_id": job_id, "page_index": page.page_index, **r.to_dict()} for r in page.records]
+            summary.add(page)
+            parts.write(page.page_index, rows, summary, total_pages)
+            self.log.info(
+                "Read page %d of %d: %d records, %d failed.",
+                page.page_index,
+                total_pages,
+                len(page.records),
+                len(page.failed_records),
+            )
+        parts.join(total_pages)
         result = {**summary.to_dict(), "output_path": str(path)}
         self.log.info(
             "Job %s: %d records, %d succeeded, %d failed %s; results in %s",
@@ -461,6 +705,77 @@ class GetAsyncResultOperator(BaseOperator):
         return ObjectStoragePath(f"file://{os.path.join(home, 'netsuite_async_results', *parts)}")
 
 
+class PagesRead:
+    """The result pages a GetAsyncResultOperator has read so far, kept beside the output so that
+    a retry reads only the pages still missing (each getAsyncResult call is one of the job's 20).
+
+    Each page's JSON lines go to ``.<output name>.parts/page-NNNN.jsonl`` beside the output, and
+    ``progress.json`` there records ``{"job_id", "total_pages", "summary"}`` after each page. When
+    every page is read, ``join`` writes the output from the parts and removes them; until then the
+    output path holds nothing (no partial file). The parts of another job are discarded.
+    """
+
+    def __init__(self, path: ObjectStoragePath, job_id: str, max_failures: int) -> None:
+        self.path = path
+        self.job_id = job_id
+        self.max_failures = max_failures
+        self.folder = path.parent / f".{path.name}.parts"
+        self.progress = self.folder / "progress.json"
+
+    def _part(self, page_index: int) -> ObjectStoragePath:
+        return self.folder / f"page-{page_index:04d}.jsonl"
+
+    def resume(self) -> tuple[ResultSummary, int | None]:
+        """The summary of the pages read so far and the job's total pages (None: none read yet)."""
+        try:
+            state = json.loads(self.progress.read_text(encoding="utf-8"))
+            if state["job_id"] == self.job_id and all(
+                self._part(i).exists() for i in range(1, int(state["summary"]["pages"]) + 1)
+            ):
+                return ResultSummary.from_state(state["summary"], self.max_failures), int(
+                    state["total_pages"]
+                )
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        self.discard()
+        return ResultSummary(self.job_id, self.max_failures), None
+
+    def write(
+        self, page_index: int, rows: list[dict[str, Any]], summary: ResultSummary, total_pages: int
+    ) -> None:
+        """Write one page's rows, then the progress that counts it."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._part(page_index).open("w", encoding="utf-8") as out:
+            for row in rows:
+                out.write(json.dumps(row, separators=(",", ":"), default=str) + "\n")
+        progress = {"job_id": self.job_id, "total_pages": total_pages, "summary": summary.state()}
+        self.progress.write_text(json.dumps(progress, default=str), encoding="utf-8")
+
+    def join(self, total_pages: int) -> None:
+        """Write the output from pages 1..total_pages in order, then remove the parts."""
+        try:
+            with self.path.open("w", encoding="utf-8") as out:
+                for page_index in range(1, total_pages + 1):
+                    with self._part(page_index).open("r", encoding="utf-8") as part:
+                        for line in part:
+                            out.write(line)
+        except BaseException:
+            self.path.unlink(missing_ok=True)
+            raise
+        self.discard()
+
+    def discard(self) -> None:
+        """Remove the parts (an object store has no folder to remove; a file system does)."""
+        if not self.folder.exists():
+            return
+        for part in self.folder.iterdir():
+            part.unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except (OSError, NotImplementedError):
+            pass
+
+
 class ResultSummary:
     """Counts over result pages for XCom: records, succeeded, failed, failures by code, the
     first failures and the job-level errors."""
@@ -509,6 +824,23 @@ class ResultSummary:
                     }
                 )
 
+    def state(self) -> dict[str, Any]:
+        """Plain values from which ``from_state`` rebuilds this summary (for a resumed read)."""
+        return {**self.to_dict(), "total_records": self.total_records, "by_code": dict(self.by_code)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], max_failures: int) -> ResultSummary:
+        summary = cls(str(state["job_id"]), max_failures)
+        summary.pages = int(state["pages"])
+        summary.records = int(state["records"])
+        summary.failed = int(state["failed"])
+        summary.result_type = state.get("result_type")
+        summary.total_records = state.get("total_records")
+        summary.by_code = Counter({str(k): int(v) for k, v in (state.get("by_code") or {}).items()})
+        summary.first_failures = list(state.get("first_failures") or [])[:max_failures]
+        summary.job_errors = list(state.get("job_errors") or [])
+        return summary
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "job_id": self.job_id,
@@ -522,6 +854,15 @@ class ResultSummary:
             "job_errors": self.job_errors,
             "total_records": self.total_records if self.total_records is not None else self.records,
         }
+
+
+def _records_summary(records: Any) -> str:
+    """What the rendered fields show instead of the records."""
+    if isinstance(records, str):
+        return f"<a JSON string of {len(records)} characters: not kept in rendered fields>"
+    if isinstance(records, Sequence):
+        return f"<{len(records)} records: not kept in rendered fields>"
+    return f"<{type(records).__name__}: not kept in rendered fields>"
 
 
 def _json_value(value: Any, name: str) -> Any:

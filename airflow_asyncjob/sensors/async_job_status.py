@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -13,34 +12,30 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue, SkipMixin
 from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
-from airflow_asyncjob.errors import netsuite_error_rule, task_exception, task_job_id
+from airflow_asyncjob.errors import netsuite_error_rule, task_job_id
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError, excerpt
+from airflow_asyncjob.netsuite.faults import ConfigurationError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
 from airflow_asyncjob.netsuite.retry import RetryPolicy
-from airflow_asyncjob.triggers.async_job_status import (
-    TIMEOUT,
-    AsyncJobStatusTrigger,
-    JobEvent,
-    retry_values,
+from airflow_asyncjob.triggers.async_job_status import TIMEOUT
+from airflow_asyncjob.waiting import (
+    ON_FINISHED_WITH_ERRORS,
+    deferral_timeout,
+    failure_message,
+    final_status,
+    read_event,
+    status_trigger,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-ON_FINISHED_WITH_ERRORS = ("fail", "succeed", "branch")
-
 
 class SensorTimingWarning(UserWarning):
     """A sensor's poke_interval or max_poll_interval was longer than its timeout and was lowered
     to it (warned when the DAG is parsed; Airflow shows DAG parsing warnings in its UI)."""
-
-
-#: Airflow's own deferral timeout trails the trigger's end time by this many seconds: a backstop
-#: that fails the task even when no triggerer runs.
-DEFERRAL_GRACE = 300.0
 
 
 class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
@@ -212,30 +207,11 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         return self._decide(status)
 
     def _decide(self, status: AsyncJobStatus) -> bool | PokeReturnValue:
-        if not status.status.is_terminal:
-            return False
-        if status.status is AsyncStatus.FAILED:
-            raise AirflowFailException(self._failure_message(status))
-        if status.status is AsyncStatus.FINISHED_WITH_ERRORS and self.on_finished_with_errors == "fail":
-            raise AirflowFailException(
-                f"NetSuite job {status.job_id} finished with errors: some records failed. "
-                "Read them with getAsyncResult, or set on_finished_with_errors='succeed' or 'branch'."
-            )
-        return PokeReturnValue(is_done=True, xcom_value=status.to_dict())
+        final = final_status(self.hook, status, self.on_finished_with_errors)
+        return False if final is None else PokeReturnValue(is_done=True, xcom_value=final)
 
     def _failure_message(self, status: AsyncJobStatus) -> str:
-        message = f"NetSuite job {status.job_id} failed."
-        try:
-            page = self.hook.get_async_result(status.job_id, 1)
-        except NetSuiteError as error:
-            return f"{message} getAsyncResult gave no detail: {error}"
-        details = list(page.details) + [d for r in page.failed_records for d in r.details]
-        # NetSuite repeats a job-level error on each record: show each distinct one once.
-        distinct = list(dict.fromkeys(f"{d.code or d.type}: {d.message or ''}".strip() for d in details))
-        if not distinct:
-            return message
-        more = f" (+{len(distinct) - 5} more)" if len(distinct) > 5 else ""
-        return f"{message} NetSuite says: {'; '.join(distinct[:5])}{more}"
+        return failure_message(self.hook, status)
 
     def execute(self, context: Context) -> Any:
         # A template that rendered nothing ("None") fails here, before any request.
@@ -259,17 +235,17 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
             return done.xcom_value
         left = max(0.0, float(self.timeout) - (time.monotonic() - started))
         self.defer(
-            trigger=AsyncJobStatusTrigger(
+            trigger=status_trigger(
                 job_id=self.job_id,
                 netsuite_conn_id=self.netsuite_conn_id,
                 poke_interval=float(self.poke_interval),
                 max_poll_interval=self.max_poll_interval,
                 end_time=time.time() + left,
                 timeout=self.hook.timeout,
-                retry=retry_values(self.retry) if self.retry is not None else None,
+                retry=self.retry,
             ),
             method_name="execute_complete",
-            timeout=timedelta(seconds=left + DEFERRAL_GRACE),
+            timeout=deferral_timeout(left),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
@@ -278,15 +254,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         An error event ends the task by the same rule as ``poke`` (``airflow_asyncjob.errors``),
         with the error rebuilt as the trigger saw it: its class, code, hint and transient flag.
         """
-        try:
-            ended = JobEvent.from_payload(event)
-        except ValueError as error:
-            raise AirflowFailException(
-                f"the trigger's event for job {self.job_id} is not one this sensor reads ({error}): "
-                f"{excerpt(repr(event))}"
-            ) from None
-        if ended.error is not None:
-            raise task_exception(ended.error)
+        ended = read_event(event, self.job_id, "sensor")
         if ended.status == TIMEOUT:
             message = str(ended.message)
             if ended.job is not None:

@@ -204,12 +204,17 @@ class AsyncJobStatusTrigger(BaseTrigger):
         )
         try:
             async with hook.get_async_conn() as client:
-                event = await self._wait(client)
+                event = await self.wait(client)
         except NetSuiteError as error:  # the connection itself is unusable
             event = JobEvent.failed(self.job_id, error)
         yield TriggerEvent(event.to_payload())
 
-    async def _wait(self, client: AsyncNetSuiteClient) -> JobEvent:
+    async def wait(self, client: AsyncNetSuiteClient) -> JobEvent:
+        """The polling loop ``run`` runs, through ``client``; returns the one event.
+
+        AsyncJobSubmitOperator runs it in a worker when it waits there (``wait_for_completion``
+        without ``deferrable``), so that both ways of waiting poll alike.
+        """
         clock = asyncio.get_running_loop().time
         previous: PollSample | None = None
         last: AsyncJobStatus | None = None

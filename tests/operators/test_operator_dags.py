@@ -12,12 +12,11 @@ from typing import TYPE_CHECKING, cast
 import operator_dags  # noqa: E402
 import pytest
 
-from airflow_asyncjob.operators.async_job import SubmitLedger
 from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS, JobSpec, RecordResult, Timeline
 from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
 
 if TYPE_CHECKING:
-    from airflow.sdk import BaseOperator, Context
+    from airflow.sdk import Context  # noqa: F401 -- named in cast("Context", ...)
 
 CUSTOMERS = [
     {"externalId": "cust-1", "companyName": "Acme", "subsidiary": {"internalId": "1"}},
@@ -117,6 +116,17 @@ def test_a_submit_retried_after_its_job_id_was_pushed_submits_once(airflow_db, q
     assert submits == 1
     assert tis["submit"].xcom_pull(task_ids="submit") == job_id
     assert f"already submitted job(s) {job_id}: not submitting them again" in capfd.readouterr().out
+    # none written on Airflow 3.3; deleted when the run ended on 3.2
+    assert ledger_variables("submit_retried_after_push") == []
+
+
+def ledger_variables(dag_id: str) -> list[str]:
+    from airflow.models.variable import Variable
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        prefix = f"netsuite_async_submit:{dag_id}:"
+        return [v.key for v in session.query(Variable) if v.key.startswith(prefix)]
 
 
 def test_over_the_limit_the_records_are_split_into_jobs_in_order(airflow_db, quick):
@@ -251,6 +261,26 @@ def test_a_failed_job_reports_its_job_level_error(airflow_db, emulator, tmp_path
     assert summary["failures_by_code"] == {"UNEXPECTED_ERROR": 1}
 
 
+def test_a_retry_after_a_failed_page_reads_only_the_pages_still_missing(
+    airflow_db, emulator, tmp_path, capfd
+):
+    job_id = finished_job(
+        emulator, operation="asyncSearch", total_records=25, page_size=10, search_record_type="customer"
+    )
+    # page 2 is refused (HTTP 503) past the hook's three attempts: the first try fails after page 1
+    emulator.inject("http_error", status=503, operation="getAsyncResult", after=1, times=3)
+    output = tmp_path / "search.jsonl"
+    tis, states = run("read_results_retried", job_id=job_id, output_path=str(output))
+    assert (states["results"], tis["results"].try_number) == ("success", 2)
+    assert emulator.jobs.result_calls(job_id) == 3  # pages 1, 2, 3 once each (4 before: 1, then 1-3)
+    assert "An earlier try read pages 1..1 of 3 of job" in capfd.readouterr().out
+    lines = read_lines(str(output))
+    assert [line["base_ref"]["internal_id"] for line in lines] == [str(n) for n in range(1, 26)]
+    summary = tis["results"].xcom_pull(task_ids="results")
+    assert (summary["pages"], summary["records"], summary["total_records"]) == (3, 25, 25)
+    assert not (tmp_path / ".search.jsonl.parts").exists()
+
+
 def test_a_page_that_fails_fails_the_task_and_leaves_no_partial_file(airflow_db, emulator, tmp_path, capfd):
     job_id = finished_job(emulator, operation="asyncSearch", total_records=25, page_size=10)
     emulator.inject(
@@ -305,7 +335,7 @@ def test_the_default_output_is_a_local_file_under_airflow_home(airflow_db, emula
 
 
 class _Variables:
-    """Stands in for Airflow Variables in the ledger's unit test."""
+    """Stands in for Airflow Variables in the submit state's unit test."""
 
     def __init__(self):
         self.values = {}
@@ -317,35 +347,47 @@ class _Variables:
         self.values[key] = json.loads(json.dumps(value))
 
 
+class _Store(dict):
+    """Stands in for Airflow 3.3's task_state_store accessor."""
+
+    def set(self, key, value):
+        self[key] = json.loads(json.dumps(value))
+
+
 class _TI:
     dag_id, task_id, run_id, map_index = "d", "submit", "manual__1", -1
 
-    def __init__(self, try_number, max_tries):
-        self.try_number, self.max_tries = try_number, max_tries
+    def __init__(self, try_number):
+        self.try_number = try_number
 
 
-class _Task:
-    retries = 2
-
-
-def ledger(ti: _TI) -> SubmitLedger:
-    """A SubmitLedger over the stand-ins: a context holding only the task instance, a task with 2 retries."""
-    return SubmitLedger(cast("Context", {"ti": ti}), cast("BaseOperator", _Task()))
-
-
-def test_the_ledger_is_per_try_chain_and_refuses_other_records(monkeypatch):
+def test_without_task_state_store_a_variable_keeps_the_job_ids_for_every_later_try(monkeypatch):
     from airflow.sdk.exceptions import AirflowFailException
 
     from airflow_asyncjob.operators import async_job
 
-    monkeypatch.setattr(async_job, "Variable", _Variables())
-    first = ledger(_TI(try_number=1, max_tries=2))
+    variables = _Variables()
+    monkeypatch.setattr(async_job, "Variable", variables)
+    first = async_job.SubmitState(cast("Context", {"ti": _TI(try_number=1)}))
     first.record(["JOB-1"], "fp")
-    retry = ledger(_TI(try_number=3, max_tries=2))
-    assert retry.submitted("fp") == ["JOB-1"] and retry.recorded_try == 1
+    assert list(variables.values) == ["netsuite_async_submit:d:submit:-1:manual__1"]
+    # a retry, and a try after the task was cleared, both reconnect
+    for try_number in (2, 5):
+        later = async_job.SubmitState(cast("Context", {"ti": _TI(try_number=try_number)}))
+        assert later.submitted("fp") == ["JOB-1"] and later.recorded_try == 1
     with pytest.raises(AirflowFailException, match="for different records"):
-        retry.submitted("other")
-    # a clear raises max_tries to try_number + retries: a new try chain, which submits anew
-    cleared = ledger(_TI(try_number=4, max_tries=5))
-    assert cleared.submitted("fp") == []
-    assert first.key == "netsuite_async_submit:d:submit:-1:manual__1"
+        later.submitted("other")
+
+
+def test_with_task_state_store_no_variable_is_written(monkeypatch):
+    from airflow_asyncjob.operators import async_job
+
+    variables, store = _Variables(), _Store()
+    monkeypatch.setattr(async_job, "Variable", variables)
+    async_job.SubmitState(cast("Context", {"ti": _TI(try_number=1), "task_state_store": store})).record(
+        ["JOB-1"], "fp"
+    )
+    assert variables.values == {}
+    assert store == {"netsuite_submit": {"try_number": 1, "fingerprint": "fp", "job_ids": ["JOB-1"]}}
+    retry = async_job.SubmitState(cast("Context", {"ti": _TI(try_number=2), "task_state_store": store}))
+    assert retry.submitted("fp") == ["JOB-1"]

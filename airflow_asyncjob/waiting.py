@@ -1,0 +1,144 @@
+"""How a task waits for a NetSuite async job, and what each way the job ends does to the task.
+
+One home for what AsyncJobStatusSensor and ``AsyncJobSubmitOperator(wait_for_completion=True)``
+share, so that both wait and decide alike:
+
+- the outcome rule (``final_status``): finished -> the final status; failed -> fail without
+  retry, with NetSuite's own detail; finishedWithErrors -> fail, or the final status;
+- the wait in the triggerer (``status_trigger``: AsyncJobStatusTrigger with its adaptive polling,
+  and Airflow's deferral timeout as a backstop) and the same polling loop run in a worker
+  (``wait_in_worker``);
+- the reading of the trigger's event (``read_event``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_asyncjob.errors import task_exception
+from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
+from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
+from airflow_asyncjob.netsuite.retry import RetryPolicy
+from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger, JobEvent, retry_values
+
+ON_FINISHED_WITH_ERRORS = ("fail", "succeed", "branch")
+#: Airflow's own deferral timeout trails the trigger's end time by this many seconds: a backstop
+#: that fails the task even when no triggerer runs.
+DEFERRAL_GRACE = 300.0
+
+
+def final_status(
+    hook: SoapAsyncJobHook, status: AsyncJobStatus, on_finished_with_errors: str
+) -> dict[str, Any] | None:
+    """The outcome rule: what a status does to the task.
+
+    Returns:
+        None while the job runs (pending, processing, retry); else the final status for XCom,
+        ``AsyncJobStatus.to_dict()``: ``{"job_id", "status", "percent_completed" (percent),
+        "est_remaining_duration" (seconds)}``.
+
+    Raises:
+        AirflowFailException: ``failed`` (naming the job id and NetSuite's detail from
+            getAsyncResult page 1, which costs one of the job's 20 calls), or
+            ``finishedWithErrors`` with ``on_finished_with_errors="fail"``.
+    """
+    if not status.status.is_terminal:
+        return None
+    if status.status is AsyncStatus.FAILED:
+        raise AirflowFailException(failure_message(hook, status))
+    if status.status is AsyncStatus.FINISHED_WITH_ERRORS and on_finished_with_errors == "fail":
+        raise AirflowFailException(
+            f"NetSuite job {status.job_id} finished with errors: some records failed. "
+            "Read them with getAsyncResult, or set on_finished_with_errors='succeed' or 'branch'."
+        )
+    return status.to_dict()
+
+
+def failure_message(hook: SoapAsyncJobHook, status: AsyncJobStatus) -> str:
+    """``NetSuite job <id> failed.`` with NetSuite's distinct errors from getAsyncResult page 1
+    (at most five), or why there is no detail."""
+    message = f"NetSuite job {status.job_id} failed."
+    try:
+        page = hook.get_async_result(status.job_id, 1)
+    except NetSuiteError as error:
+        return f"{message} getAsyncResult gave no detail: {error}"
+    details = list(page.details) + [d for r in page.failed_records for d in r.details]
+    # NetSuite repeats a job-level error on each record: show each distinct one once.
+    distinct = list(dict.fromkeys(f"{d.code or d.type}: {d.message or ''}".strip() for d in details))
+    if not distinct:
+        return message
+    more = f" (+{len(distinct) - 5} more)" if len(distinct) > 5 else ""
+    return f"{message} NetSuite says: {'; '.join(distinct[:5])}{more}"
+
+
+def status_trigger(
+    *,
+    job_id: str,
+    netsuite_conn_id: str,
+    poke_interval: float,
+    max_poll_interval: float,
+    end_time: float,
+    timeout: float,
+    retry: RetryPolicy | None,
+) -> AsyncJobStatusTrigger:
+    """The trigger that waits for ``job_id`` until ``end_time`` (Unix seconds), with the hook's
+    per-request ``timeout`` (seconds) and retry policy as plain values."""
+    return AsyncJobStatusTrigger(
+        job_id=job_id,
+        netsuite_conn_id=netsuite_conn_id,
+        poke_interval=float(poke_interval),
+        max_poll_interval=float(max_poll_interval),
+        end_time=end_time,
+        timeout=timeout,
+        retry=retry_values(retry) if retry is not None else None,
+    )
+
+
+def deferral_timeout(seconds_left: float) -> timedelta:
+    """Airflow's deferral timeout for a trigger that ends ``seconds_left`` from now."""
+    return timedelta(seconds=seconds_left + DEFERRAL_GRACE)
+
+
+def wait_in_worker(hook: SoapAsyncJobHook, trigger: AsyncJobStatusTrigger) -> dict[str, Any]:
+    """Run the trigger's polling loop in this worker (the same adaptive waits as in the
+    triggerer) through ``hook``, and return its one event's payload (``JobEvent.to_payload()``).
+
+    The connection is read with the sync API first, so the loop needs no async connection lookup.
+    """
+    hook.get_settings()
+
+    async def wait() -> JobEvent:
+        try:
+            async with hook.get_async_conn() as client:
+                return await trigger.wait(client)
+        except NetSuiteError as error:  # the connection itself is unusable
+            return JobEvent.failed(trigger.job_id, error)
+
+    return asyncio.run(wait()).to_payload()
+
+
+def read_event(event: Any, job_id: str, reader: str) -> JobEvent:
+    """The trigger's event as a JobEvent whose status is terminal or TIMEOUT; ``reader`` names the
+    task kind in the message about an unknown event (``"sensor"``, ``"operator"``).
+
+    Raises:
+        AirflowFailException: an event this package does not recognise (quoting it), or a
+            permanent error event.
+        NetSuiteError: a transient error event, rebuilt as the trigger saw it (class, code,
+            hint, transient flag), so that the task's ``retries`` apply.
+    """
+    try:
+        ended = JobEvent.from_payload(event)
+    except ValueError as error:
+        raise AirflowFailException(
+            f"the trigger's event for job {job_id} is not one this {reader} reads ({error}): "
+            f"{excerpt(repr(event))}"
+        ) from None
+    if ended.error is not None:
+        raise task_exception(ended.error)
+    return ended
