@@ -30,6 +30,7 @@ from airflow_asyncjob.netsuite.faults import (
 )
 from airflow_asyncjob.netsuite.models import AsyncResultPage
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
+from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each job
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -155,6 +156,7 @@ class AsyncJobSubmitOperator(BaseOperator):
             job_ids.append(job_id)
             ledger.record(job_ids, fingerprint)
             context["ti"].xcom_push(key="job_ids", value=list(job_ids))
+        journal.record_submit(context, self, job_ids)  # UI: the NetSuite job tab
         return list(job_ids) if self.split_over_limit else job_ids[0]
 
     def _submit(self, batch: Any, index: int, count: int) -> str:
@@ -376,6 +378,7 @@ class GetAsyncResultOperator(BaseOperator):
             path.unlink(missing_ok=True)
             raise
         result = {**summary.to_dict(), "output_path": str(path)}
+        journal.record_summary(context, self, result)  # UI: the NetSuite job tab
         self.log.info(
             "Job %s: %d records, %d succeeded, %d failed %s; results in %s",
             job_id,

@@ -17,6 +17,7 @@ from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import check_bounds
 from airflow_asyncjob.triggers.async_job_status import ERROR, TIMEOUT, AsyncJobStatusTrigger
+from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each poll
 
 try:
     from airflow.sdk.configuration import conf
@@ -143,9 +144,11 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         try:
             status = self.hook.check_async_status(self.job_id)
         except NetSuiteError as error:
+            journal.record_error(context, self, error)  # UI: the NetSuite job tab
             if error.transient:
                 raise
             raise AirflowFailException(str(error)) from error
+        journal.record_poll(context, self, status)  # UI: the NetSuite job tab
         self.log.info("NetSuite async %s", status.describe())
         return self._decide(status)
 
@@ -244,10 +247,13 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 if final["status"] == AsyncStatus.FINISHED_WITH_ERRORS.value
                 else self.follow_task_ids_if_finished
             )
+            journal.record_outcome(context, self, final, follow)  # UI: the NetSuite job tab
             # Skipping ends execute with an exception, so the return value is pushed first.
             context["ti"].xcom_push(key="return_value", value=final)
             self.log.info("Job %s ended %s: following %s", final["job_id"], final["status"], follow)
             self.skip_all_except(context["ti"], follow)
+        elif final:
+            journal.record_outcome(context, self, final)  # UI: the NetSuite job tab
         return final
 
     def _check_branch_targets(self) -> None:

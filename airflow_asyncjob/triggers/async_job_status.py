@@ -14,6 +14,7 @@ from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
 from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_poll_interval
+from airflow_asyncjob.ui.journal import TriggerJournal  # the NetSuite job tab's record of each poll
 
 #: Event ``status`` values besides the terminal job statuses (finished, finishedWithErrors, failed).
 ERROR = "error"
@@ -102,12 +103,12 @@ class AsyncJobStatusTrigger(BaseTrigger):
         hook = SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, timeout=self.timeout)
         try:
             async with hook.async_client() as client:
-                payload = await self._wait(client)
+                payload = await self._wait(client, TriggerJournal(self, client))
         except NetSuiteError as error:  # the connection itself is unusable
             payload = self._error(error)
         yield TriggerEvent(payload)
 
-    async def _wait(self, client: Any) -> dict[str, Any]:
+    async def _wait(self, client: Any, journal: TriggerJournal) -> dict[str, Any]:
         clock = asyncio.get_running_loop().time
         previous: PollSample | None = None
         last: AsyncJobStatus | None = None
@@ -118,6 +119,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 last = await client.check_async_status(self.job_id)
             except NetSuiteError as error:
                 failure = error
+                await journal.error(error)  # UI: the NetSuite job tab
                 # A busy account is no reason to fail a task: concurrency faults never count.
                 if not isinstance(error, ConcurrencyLimitError):
                     failures += 1
@@ -128,6 +130,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 self.log.warning("%s; polling again in %.1f s.", error, interval)
             else:
                 failure, failures = None, 0
+                await journal.poll(last)  # UI: the NetSuite job tab
                 self.log.info("NetSuite async %s", last.describe())
                 if last.status.is_terminal:
                     return {"status": last.status.value, "job_id": last.job_id, "job": last.to_dict()}
