@@ -150,6 +150,8 @@ def merge(first: Mapping[str, Any] | None, second: Mapping[str, Any] | None) -> 
     merged["polls"] = int(older.get("polls") or 0) + int(newer.get("polls") or 0)
     seen = [str(e["first_seen"]) for e in (older, newer) if e.get("first_seen")]
     merged["first_seen"] = min(seen) if seen else None
+    last = [str(e["last_seen"]) for e in (older, newer) if e.get("last_seen")]
+    merged["last_seen"] = max(last) if last else None
     merged["last_error"] = newer.get("last_error")
     merged["job_ids"] = list(dict.fromkeys([*(older.get("job_ids") or []), *(newer.get("job_ids") or [])]))
     for key in ("outcome", "summary", "limiter", "operation", "account_id", "endpoint_version"):

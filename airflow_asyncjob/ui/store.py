@@ -174,6 +174,8 @@ def load_task(session: Session, key: TaskKey) -> dict[str, Any]:
         merged = _from_return_value(role, _xcom_value(xcoms["return_value"]))
     if merged is not None and role is None:
         role = merged.get("role")
+    if merged is not None and role == "sensor" and not merged.get("summary") and merged.get("job_id"):
+        merged["summary"] = _result_summary(session, key, str(merged["job_id"]))
     rendered = session.scalar(
         select(Rendered.rendered_fields).where(
             Rendered.dag_id == key.dag_id,
@@ -199,6 +201,23 @@ def load_task(session: Session, key: TaskKey) -> dict[str, Any]:
 
 
 _XCOM_KEYS = (journal.KEY, "return_value")
+
+
+def _result_summary(session: Session, key: TaskKey, job_id: str) -> dict[str, Any] | None:
+    """The summary a GetAsyncResultOperator of the same run recorded for ``job_id``, if one ran."""
+    _, XCom, State, _ = _models()
+    values: list[Any] = []
+    if State is not None:
+        values += session.scalars(
+            select(State.value).where(
+                State.dag_id == key.dag_id, State.run_id == key.run_id, State.key == journal.KEY
+            )
+        )
+    for value in values:
+        entry = _journal(value)
+        if entry and entry.get("role") == "result" and entry.get("job_id") == job_id and entry.get("summary"):
+            return dict(entry["summary"])
+    return None
 
 
 def load_jobs(

@@ -255,6 +255,8 @@ def test_submit_and_result_tabs_show_the_operation_and_the_failures_by_code(api,
     assert summary["first_failures"][0]["code"] == "DUP_ENTITY"
     assert summary["first_failures"][0]["message"]
     assert summary["output_path"].endswith("r.jsonl")
+    sensor = client.get(tab_api(runs["ops"], "wait"), headers=auth(tokens)).json()
+    assert sensor["job"]["summary"]["failures_by_code"] == {"DUP_ENTITY": 1}  # the result task's summary
 
 
 def test_the_tab_page_embeds_its_data_and_refreshes_from_the_json_route(api, runs):
