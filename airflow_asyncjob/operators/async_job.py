@@ -156,7 +156,6 @@ class AsyncJobSubmitOperator(BaseOperator):
             job_ids.append(job_id)
             ledger.record(job_ids, fingerprint)
             context["ti"].xcom_push(key="job_ids", value=list(job_ids))
-        journal.record_submit(context, self, job_ids)  # UI: the NetSuite job tab
         return list(job_ids) if self.split_over_limit else job_ids[0]
 
     def _submit(self, batch: Any, index: int, count: int) -> str:

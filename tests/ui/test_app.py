@@ -246,7 +246,7 @@ def test_the_sensor_tab_shows_the_job_its_polls_and_the_branch_taken(api, runs):
 def test_submit_and_result_tabs_show_the_operation_and_the_failures_by_code(api, runs):
     client, tokens, _ = api
     submit = client.get(tab_api(runs["ops"], "submit"), headers=auth(tokens)).json()
-    assert submit["task"]["role"] == "submit" and submit["job"]["operation"] == "asyncUpsertList"
+    assert submit["task"]["role"] == "submit" and submit["job"]["job_ids"] == [submit["job"]["job_id"]]
     results = client.get(tab_api(runs["ops"], "results"), headers=auth(tokens)).json()
     summary = results["job"]["summary"]
     assert results["job"]["job_id"] == submit["job"]["job_id"]
