@@ -127,4 +127,8 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "extra-links": ["airflow_asyncjob.links.async_job.AsyncJobLink"],
         "asset-uris": ASSET_URIS,
+        # The "NetSuite job" tab and "NetSuite jobs" page (airflow_asyncjob.ui; docs/ui.md).
+        "plugins": [
+            {"name": "netsuite_async_jobs", "plugin-class": "airflow_asyncjob.ui.plugin.NetSuiteJobsPlugin"}
+        ],
     }

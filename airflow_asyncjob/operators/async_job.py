@@ -39,6 +39,7 @@ from airflow_asyncjob.netsuite.polling import check_bounds
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import TIMEOUT
+from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each job
 from airflow_asyncjob.waiting import (
     deferral_timeout,
     final_status,
@@ -646,6 +647,7 @@ class GetAsyncResultOperator(BaseOperator):
             )
         parts.join(total_pages)
         result = {**summary.to_dict(), "output_path": str(path)}
+        journal.record_summary(context, self, result)  # UI: the NetSuite job tab
         self.log.info(
             "Job %s: %d records, %d succeeded, %d failed %s; results in %s",
             job_id,

@@ -15,11 +15,12 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, A
 from airflow_asyncjob.errors import netsuite_error_rule, task_job_id
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.faults import ConfigurationError
+from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import TIMEOUT
+from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each poll
 from airflow_asyncjob.waiting import (
     ON_FINISHED_WITH_ERRORS,
     deferral_timeout,
@@ -202,7 +203,12 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One checkAsyncStatus call; see the class docstring for what each status does."""
         with netsuite_error_rule():
-            status = self.hook.check_async_status(self.job_id)
+            try:
+                status = self.hook.check_async_status(self.job_id)
+            except NetSuiteError as error:
+                journal.record_error(context, self, error)  # UI: the NetSuite job tab
+                raise
+        journal.record_poll(context, self, status)  # UI: the NetSuite job tab
         self.log.info("NetSuite async %s", status.describe())
         return self._decide(status)
 
@@ -276,10 +282,13 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 if final["status"] == AsyncStatus.FINISHED_WITH_ERRORS.value
                 else self.follow_task_ids_if_finished
             )
+            journal.record_outcome(context, self, final, follow)  # UI: the NetSuite job tab
             # Skipping ends execute with an exception, so the return value is pushed first.
             context["ti"].xcom_push(key="return_value", value=final)
             self.log.info("Job %s ended %s: following %s", final["job_id"], final["status"], follow)
             self.skip_all_except(context["ti"], follow)
+        elif final:
+            journal.record_outcome(context, self, final)  # UI: the NetSuite job tab
         return final
 
     def _check_branch_targets(self) -> None:

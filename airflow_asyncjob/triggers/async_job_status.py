@@ -23,6 +23,7 @@ from airflow_asyncjob.netsuite.polling import (
     next_poll_interval,
 )
 from airflow_asyncjob.netsuite.retry import RetryPolicy
+from airflow_asyncjob.ui.journal import TriggerJournal  # the NetSuite job tab's record of each poll
 
 #: Event ``status`` values besides the terminal job statuses (finished, finishedWithErrors, failed).
 ERROR = "error"
@@ -204,16 +205,17 @@ class AsyncJobStatusTrigger(BaseTrigger):
         )
         try:
             async with hook.get_async_conn() as client:
-                event = await self.wait(client)
+                event = await self.wait(client, TriggerJournal(self, client))
         except NetSuiteError as error:  # the connection itself is unusable
             event = JobEvent.failed(self.job_id, error)
         yield TriggerEvent(event.to_payload())
 
-    async def wait(self, client: AsyncNetSuiteClient) -> JobEvent:
+    async def wait(self, client: AsyncNetSuiteClient, journal: TriggerJournal | None = None) -> JobEvent:
         """The polling loop ``run`` runs, through ``client``; returns the one event.
 
         AsyncJobSubmitOperator runs it in a worker when it waits there (``wait_for_completion``
-        without ``deferrable``), so that both ways of waiting poll alike.
+        without ``deferrable``), so that both ways of waiting poll alike. ``journal`` records
+        each poll for the NetSuite job tab (the triggerer's; a worker's wait records none).
         """
         clock = asyncio.get_running_loop().time
         previous: PollSample | None = None
@@ -225,6 +227,8 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 last = await client.check_async_status(self.job_id)
             except NetSuiteError as error:
                 failure = error
+                if journal is not None:  # UI: the NetSuite job tab
+                    await journal.error(error)
                 # A busy account is no reason to fail a task: concurrency faults never count.
                 if not isinstance(error, ConcurrencyLimitError):
                     failures += 1
@@ -239,6 +243,8 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 self.log.warning("%s; polling again in %.1f s.", error, interval)
             else:
                 failure, failures = None, 0
+                if journal is not None:  # UI: the NetSuite job tab
+                    await journal.poll(last)
                 self.log.info("NetSuite async %s", last.describe())
                 if last.status.is_terminal:
                     return JobEvent.ended(last)

@@ -99,7 +99,14 @@ class AirflowStack:
         python: the interpreter to run Airflow and the emulator with (this one by default).
     """
 
-    def __init__(self, workdir: Path, dags_folder: Path, python: str = sys.executable) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        dags_folder: Path,
+        python: str = sys.executable,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.extra_env = dict(extra_env or {})  # e.g. the UI test's [netsuite_ui] settings
         self.workdir = workdir
         self.dags_folder = dags_folder
         self.python = python
@@ -211,6 +218,7 @@ class AirflowStack:
             AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(self.home / "task-logs"),
             AIRFLOW_CONN_NETSUITE_DEFAULT=self.connection_uri or "",
         )
+        env.update(self.extra_env)
         return env
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Started:
