@@ -48,7 +48,9 @@ from airflow_asyncjob.netsuite.record_types import canonical_record_type
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
-    from airflow.sdk import BaseOperator, Context
+    from airflow.sdk import Context
+
+    from airflow_asyncjob.operators.async_job import AsyncJobSubmitOperator
 
 log = logging.getLogger(__name__)
 
@@ -255,22 +257,22 @@ class SubmitAssets:
     """Where :meth:`emit` says what it emitted: the task's log."""
 
     @classmethod
-    def plan(cls, task: BaseOperator, batches: Sequence[Any]) -> SubmitAssets:
+    def plan(cls, task: AsyncJobSubmitOperator, batches: Sequence[Any]) -> SubmitAssets:
         """Read the connection's account and the records' types; check declared outlets.
 
         Raises:
             AirflowFailException: a declared ``netsuite://`` outlet names another account than
                 the connection's, or a record type these records do not have. Nothing was sent.
         """
-        operation: str = task.operation  # type: ignore[attr-defined]
-        counts = records_by_type(operation, batches, task.record_type)  # type: ignore[attr-defined]
+        operation = task.operation
+        counts = records_by_type(operation, batches, task.record_type)
         outlets = list(task.outlets or [])
         declared = [o for o in outlets if isinstance(o, Asset) and o.uri.startswith(f"{SCHEME}://")]
         aliases = [o for o in outlets if isinstance(o, AssetAlias)]
         account_id = ""
         if declared or (aliases and counts):
             try:
-                account = task.hook.get_account_id()  # type: ignore[attr-defined]
+                account = task.hook.get_account_id()
             except ConfigurationError as error:
                 raise AirflowFailException(str(error)) from error
             account_id = account.passport
@@ -280,7 +282,7 @@ class SubmitAssets:
             if asset.uri not in written:
                 raise AirflowFailException(
                     f"outlet {asset.uri} is not written by this {operation} on connection "
-                    f"{task.netsuite_conn_id!r} (account {account_id}), which writes "  # type: ignore[attr-defined]
+                    f"{task.netsuite_conn_id!r} (account {account_id}), which writes "
                     f"{', '.join(sorted(written)) or 'no record type'}: nothing was sent. Declare "
                     "netsuite_asset(<the connection's account_id>, <record type>) or leave outlets unset."
                 )

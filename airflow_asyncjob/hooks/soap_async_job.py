@@ -104,6 +104,11 @@ class SoapAsyncJobHook(BaseHook):
         self._settings: ClientSettings | None = None
         self._client: NetSuiteClient | None = None
 
+    @property
+    def settings_read(self) -> ClientSettings | None:
+        """The ClientSettings if the connection was read already, else None (never reads it)."""
+        return self._settings
+
     def get_settings(self) -> ClientSettings:
         """The ClientSettings of the connection, read once (Airflow's sync connection API).
 

@@ -43,6 +43,7 @@ from typing import Any
 
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
+from airflow_asyncjob.netsuite.settings import ClientSettings
 
 KEY = "netsuite_job"
 """The task_state_store / XCom key of the journal."""
@@ -163,15 +164,12 @@ def merge(first: Mapping[str, Any] | None, second: Mapping[str, Any] | None) -> 
     return merged
 
 
-def describe_client(entry: dict[str, Any], client: Any) -> None:
-    """Copy the account id and endpoint version from a protocol client (never its credentials)."""
-    credentials = getattr(client, "credentials", None)
-    account = getattr(credentials, "account", None)
-    if account:
-        entry["account_id"] = str(account)
-    version = getattr(client, "endpoint_version", None)
-    if version:
-        entry["endpoint_version"] = str(version)
+def describe_settings(entry: dict[str, Any], settings: ClientSettings | None) -> None:
+    """Copy the account id and endpoint version from a connection's settings (never its
+    credentials' secrets)."""
+    if settings is not None:
+        entry["account_id"] = settings.credentials.account.passport
+        entry["endpoint_version"] = settings.endpoint_version
 
 
 def limiter_snapshot(client: Any, now: float | None = None) -> dict[str, Any] | None:
@@ -223,9 +221,7 @@ def _task_entry(
     entry["try_number"] = int(getattr(ti, "try_number", 0) or 0)
     entry["conn_id"] = getattr(task, "netsuite_conn_id", entry.get("conn_id"))
     hook = task.__dict__.get("hook")  # the cached hook, if the task built one: never build one here
-    client = getattr(hook, "__dict__", {}).get("client") if hook is not None else None
-    if client is not None:
-        describe_client(entry, client)
+    describe_settings(entry, getattr(hook, "settings_read", None))
     return entry
 
 
@@ -303,7 +299,7 @@ class TriggerJournal:
         self.client = client
         self.entry = new_entry("sensor", conn_id=getattr(trigger, "netsuite_conn_id", None))
         self.entry["mode"] = "deferred"
-        describe_client(self.entry, client)
+        describe_settings(self.entry, getattr(client, "settings", None))
         self.enabled = all(
             getattr(self.ti, name, None) is not None for name in ("dag_id", "run_id", "task_id")
         )
