@@ -31,7 +31,7 @@ from airflow_asyncjob.netsuite.models import (
     AsyncJobStatus,
     AsyncStatus,
 )
-from airflow_asyncjob.netsuite.polling import check_bounds
+from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.operators.results import GetAsyncResultOperator
@@ -148,7 +148,8 @@ class AsyncJobSubmitOperator(BaseOperator):
         poke_interval: seconds; the shortest wait between status polls (default 60).
         max_poll_interval: seconds; the longest wait between polls (default 300, or
             ``poke_interval`` if that is longer).
-        timeout: seconds to wait for the job to end (default 7 days).
+        timeout: seconds to wait for the job to end (default 7 days; at most
+            ``polling.MAX_WAIT``, 365 days, as for the sensor).
         on_finished_with_errors: ``"fail"`` (default) or ``"succeed"``.
         resubmit_on_failure: a retry submits again a job that ended ``failed`` (default False).
         netsuite_conn_id: the ``netsuite_soap`` connection.
@@ -227,6 +228,10 @@ class AsyncJobSubmitOperator(BaseOperator):
             raise ValueError(f"{where}: {error}") from None
         if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
             raise ValueError(f"{where}: timeout must be positive finite seconds, not {timeout!r}.")
+        try:  # as the sensor: the end of a deferred wait must fit Airflow's database
+            check_seconds("timeout", timeout)
+        except ConfigurationError as error:
+            raise ValueError(f"{where}: {error}") from None
         self.operation = operation
         self.records = records
         self.records_path = records_path

@@ -115,6 +115,8 @@ def test_resubmit_on_failure_submits_a_failed_job_again_and_says_so(airflow_db, 
         ({"on_finished_with_errors": "branch"}, "use 'fail' or 'succeed'"),
         ({"poke_interval": 0}, "poke_interval"),
         ({"timeout": float("inf")}, "timeout must be positive finite seconds"),
+        # Not a deferral that overflows Airflow's database at run time ("Database error").
+        ({"timeout": 10**12, "deferrable": True}, "timeout=1000000000000 s is more than 365 days"),
     ],
 )
 def test_arguments_that_do_not_fit_are_refused_when_the_dag_is_parsed(kwargs, message):
