@@ -14,6 +14,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +32,7 @@ from airflow_asyncjob.netsuite.models import (
     AsyncJobStatus,
     AsyncStatus,
 )
-from airflow_asyncjob.netsuite.polling import check_bounds
+from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.operators.results import GetAsyncResultOperator
@@ -145,10 +146,12 @@ class AsyncJobSubmitOperator(BaseOperator):
         split_over_limit: split over-limit records into several jobs instead of failing.
         wait_for_completion: wait for the job to end and apply the sensor's outcome rules.
         deferrable: wait in the triggerer; defaults to ``[operators] default_deferrable``.
-        poke_interval: seconds; the shortest wait between status polls (default 60).
+        poke_interval: seconds (or a timedelta, as for every time here); the shortest wait
+            between status polls (default 60).
         max_poll_interval: seconds; the longest wait between polls (default 300, or
             ``poke_interval`` if that is longer).
-        timeout: seconds to wait for the job to end (default 7 days).
+        timeout: seconds to wait for the job to end (default 7 days; at most
+            ``polling.MAX_WAIT``, 365 days, as for the sensor).
         on_finished_with_errors: ``"fail"`` (default) or ``"succeed"``.
         resubmit_on_failure: a retry submits again a job that ended ``failed`` (default False).
         netsuite_conn_id: the ``netsuite_soap`` connection.
@@ -182,9 +185,9 @@ class AsyncJobSubmitOperator(BaseOperator):
         split_over_limit: bool = False,
         wait_for_completion: bool = False,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poke_interval: float = 60.0,
-        max_poll_interval: float | None = None,
-        timeout: float = 7 * 24 * 3600.0,
+        poke_interval: float | timedelta = 60.0,
+        max_poll_interval: float | timedelta | None = None,
+        timeout: float | timedelta = 7 * 24 * 3600.0,
         on_finished_with_errors: str = "fail",
         resubmit_on_failure: bool = False,
         netsuite_conn_id: str = SoapAsyncJobHook.default_conn_name,
@@ -216,17 +219,27 @@ class AsyncJobSubmitOperator(BaseOperator):
                 f"{where}: wait_for_completion waits for one job; with split_over_limit=True wait with "
                 "AsyncJobStatusSensor mapped over the job ids: .expand(job_id=submit.output)."
             )
-        self.max_poll_interval = (
-            max(300.0, float(poke_interval)) if max_poll_interval is None else float(max_poll_interval)
-        )
+        # Seconds, or a timedelta as Airflow's sensors take; anything else is refused naming it.
+        poke: Any = _seconds(poke_interval)
+        longest: Any = None if max_poll_interval is None else _seconds(max_poll_interval)
+        seconds: Any = _seconds(timeout)
         try:
-            check_bounds(
-                float(poke_interval), self.max_poll_interval, names=("poke_interval", "max_poll_interval")
-            )
+            check_seconds("poke_interval", poke)
+            if longest is not None:
+                check_seconds("max_poll_interval", longest)
         except ConfigurationError as error:
             raise ValueError(f"{where}: {error}") from None
-        if not (isinstance(timeout, (int, float)) and math.isfinite(timeout) and timeout > 0):
+        self.max_poll_interval = max(300.0, float(poke)) if longest is None else float(longest)
+        try:
+            check_bounds(float(poke), self.max_poll_interval, names=("poke_interval", "max_poll_interval"))
+        except ConfigurationError as error:
+            raise ValueError(f"{where}: {error}") from None
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
             raise ValueError(f"{where}: timeout must be positive finite seconds, not {timeout!r}.")
+        try:  # as the sensor: the end of a deferred wait must fit Airflow's database
+            check_seconds("timeout", seconds)
+        except ConfigurationError as error:
+            raise ValueError(f"{where}: {error}") from None
         self.operation = operation
         self.records = records
         self.records_path = records_path
@@ -236,8 +249,8 @@ class AsyncJobSubmitOperator(BaseOperator):
         self.split_over_limit = split_over_limit
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poke_interval = float(poke_interval)
-        self.timeout = float(timeout)
+        self.poke_interval = float(poke)
+        self.timeout = float(seconds)
         self.on_finished_with_errors = on_finished_with_errors
         self.resubmit_on_failure = resubmit_on_failure
         self.netsuite_conn_id = netsuite_conn_id
@@ -531,6 +544,11 @@ def ledger_key(dag_id: str, task_id: str, map_index: int, run_id: str) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()[:40]
         key = f"{LEDGER_PREFIX}:{dag_id[:80]}:{task_id[:80]}:{digest}"
     return key
+
+
+def _seconds(value: Any) -> Any:
+    """A timedelta as float seconds; anything else as it is (checked by the caller)."""
+    return value.total_seconds() if isinstance(value, timedelta) else value
 
 
 def _records_summary(records: Any) -> str:

@@ -7,6 +7,7 @@ The DAGs are in tests/dags/operator_dags.py; they run with dag.test() against th
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import operator_dags
 import pytest
@@ -115,6 +116,9 @@ def test_resubmit_on_failure_submits_a_failed_job_again_and_says_so(airflow_db, 
         ({"on_finished_with_errors": "branch"}, "use 'fail' or 'succeed'"),
         ({"poke_interval": 0}, "poke_interval"),
         ({"timeout": float("inf")}, "timeout must be positive finite seconds"),
+        # Not a deferral that overflows Airflow's database at run time ("Database error").
+        ({"timeout": 10**12, "deferrable": True}, "timeout=1000000000000 s is more than 365 days"),
+        ({"poke_interval": "30"}, "task 's': poke_interval='30' must be a finite number of seconds"),
     ],
 )
 def test_arguments_that_do_not_fit_are_refused_when_the_dag_is_parsed(kwargs, message):
@@ -122,6 +126,19 @@ def test_arguments_that_do_not_fit_are_refused_when_the_dag_is_parsed(kwargs, me
         AsyncJobSubmitOperator(
             task_id="s", operation="asyncAddList", records=[{}], wait_for_completion=True, **kwargs
         )
+
+
+def test_times_may_be_timedeltas_as_for_airflows_sensors():
+    task = AsyncJobSubmitOperator(
+        task_id="s",
+        operation="asyncAddList",
+        records=[{}],
+        wait_for_completion=True,
+        poke_interval=timedelta(seconds=30),
+        max_poll_interval=timedelta(minutes=10),
+        timeout=timedelta(hours=6),
+    )
+    assert (task.poke_interval, task.max_poll_interval, task.timeout) == (30.0, 600.0, 21600.0)
 
 
 def test_on_kill_cancels_nothing_and_says_where_to_cancel_by_hand(capfd):
