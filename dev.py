@@ -200,19 +200,23 @@ with create_session() as session:
             ti.task_id: str(getattr(ti.state, "value", ti.state))
             for ti in run.get_task_instances(session=session)
         }
-        rows = session.execute(
-            XComModel.get_many(key="return_value", run_id=run.run_id, dag_ids=dag_id).with_only_columns(
-                XComModel.task_id, XComModel.value
-            )
-        ).all()
-        xcoms = {
-            task_id: XComModel.deserialize_value(SimpleNamespace(value=value)) for task_id, value in rows
-        }
+        xcoms = {}
+        # The return values, and the final status a submit that waited pushes under "status".
+        for key in ("return_value", "status"):
+            rows = session.execute(
+                XComModel.get_many(key=key, run_id=run.run_id, dag_ids=dag_id).with_only_columns(
+                    XComModel.task_id, XComModel.value
+                )
+            ).all()
+            for task_id, value in rows:
+                name = task_id if key == "return_value" else f"{task_id} ({key})"
+                xcoms[name] = XComModel.deserialize_value(SimpleNamespace(value=value))
         state = str(getattr(run.state, "value", run.state))
         verdicts.append({"dag_id": dag_id, "state": state, "tasks": tasks, "xcoms": xcoms})
 print(json.dumps(verdicts, default=str))
 """
-"""Run in the venv: each DAG's latest run, its task states and XCom return values, as JSON."""
+"""Run in the venv: each DAG's latest run, its task states and XCom return values (and final
+statuses pushed under ``status``), as JSON."""
 
 
 def describe_verdict(verdict: dict) -> str:

@@ -9,6 +9,7 @@ shows them). NetSuite requests per page view are counted at the emulator.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import tempfile
@@ -20,7 +21,15 @@ import pytest
 
 from .stack import AirflowStack, wait_for
 
-pytestmark = pytest.mark.deployment
+pytestmark = [
+    pytest.mark.deployment,
+    # The tab reads what tasks recorded from Airflow 3.3's task_state_store (3.2: an XCom
+    # fallback, not covered by this test yet).
+    pytest.mark.skipif(
+        importlib.util.find_spec("airflow.models.task_state_store") is None,
+        reason="Airflow before 3.3 has no task_state_store, from which this test's tab reads",
+    ),
+]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "docs" / "img"

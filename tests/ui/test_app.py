@@ -7,6 +7,7 @@ rows are then moved to the states a running deployment has (waiting, cleared, no
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,15 @@ from airflow_asyncjob.testing.emulator.jobs import SubmitDefaults
 from airflow_asyncjob.ui import journal
 
 from .conftest import HIDDEN_DAG
+
+#: The tab reads what tasks recorded from Airflow 3.3's task_state_store; Airflow 3.2 has none
+#: (the plugin falls back to XCom there, which these tests do not cover yet).
+NO_TASK_STATE_STORE = pytest.mark.skipif(
+    importlib.util.find_spec("airflow.models.task_state_store") is None,
+    reason="Airflow before 3.3 has no task_state_store, from which these tests read the tab's record",
+)
+pytestmark = NO_TASK_STATE_STORE
+
 
 RECORDS = [
     {"externalId": "c1", "internalId": "1", "type": "customer", "success": True},
