@@ -251,5 +251,7 @@ def test_the_tab_follows_a_deferred_job_and_the_nav_page_lists_it(stack, browser
         f"checkAsyncStatus caused by page views: running tab {running_tab_calls} (over "
         f"{second - first:.1f} points of progress), ended tab {tab_calls}, nav page {nav_calls}"
     )
-    # The records were fresh (the trigger polls every 2-3 s): no page asked NetSuite.
-    assert running_tab_calls == 0 and tab_calls == 0 and nav_calls == 0
+    # The records were fresh (the trigger polls every 2-3 s): no page asked NetSuite. A page's
+    # call makes a count positive; the running tab's count can read -1 when the first look caught
+    # one of the trigger's polls between its request and its record.
+    assert running_tab_calls <= 0 and tab_calls == 0 and nav_calls == 0
