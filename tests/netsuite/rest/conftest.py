@@ -121,7 +121,7 @@ def serve_job(server: Server, job_id: str, progresses: list[str], *, completed: 
     ids = [str(i + 1) for i in range(len(progresses))]
     server.on("GET", f"{JOB}/{job_id}", job(job_id, completed, "succeeded" if completed else "processing"))
     server.on("GET", f"{JOB}/{job_id}/task", task_list(job_id, ids))
-    for task_id, progress in zip(ids, progresses):
+    for task_id, progress in zip(ids, progresses, strict=True):
         done = progress in ("succeeded", "failed")
         server.on("GET", f"{JOB}/{job_id}/task/{task_id}", task(task_id, done, progress))
     return server

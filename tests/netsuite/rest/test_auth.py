@@ -37,7 +37,7 @@ from airflow_asyncjob.netsuite.rest.auth import (
 from airflow_asyncjob.netsuite.rest.client import AsyncRestClient, RestClient
 from airflow_asyncjob.netsuite.rest.settings import RestSettings
 
-from .conftest import BASE, FAST, JOB, Server, error, job, pem, token_answer
+from .conftest import BASE, FAST, JOB, error, job, pem, token_answer
 
 TOKEN_PATH = "/services/rest/auth/oauth2/v1/token"
 
@@ -396,7 +396,7 @@ async def test_concurrent_async_requests_share_one_token_fetch(m2m_settings, ser
     assert (
         TOKENS.get(ClientCredentialsAuth(m2m_settings.credentials, m2m_settings.token_url).key)
         == "access-token-1"
-    )  # type: ignore[arg-type]
+    )
 
 
 def test_rest_auth_refuses_other_credentials():
