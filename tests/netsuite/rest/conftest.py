@@ -23,7 +23,9 @@ from airflow_asyncjob.netsuite.retry import RetryPolicy
 BASE = "https://1234567-sb1.suitetalk.api.netsuite.com"
 JOB = "/services/rest/async/v1/job"
 KEY = "7f0c3b1e-2a4d-4e5f-9a8b-1c2d3e4f5a6b"
-FAST = RetryPolicy(max_attempts=4, initial_wait=0.0, max_wait=0.0)
+FAST = RetryPolicy(max_attempts=4, max_delay=60.0, initial_wait=0.0, max_wait=0.0)
+#: No second attempt, whatever the error (concurrency refusals included: max_delay 0 ends them).
+ONCE = RetryPolicy(max_attempts=1, max_delay=0.0, initial_wait=0.0, max_wait=0.0)
 
 Answer = httpx.Response | Callable[[httpx.Request], httpx.Response] | Exception
 
@@ -53,7 +55,9 @@ class Server:
             raise answer
         if callable(answer) and not isinstance(answer, httpx.Response):
             return answer(request)
-        return answer
+        # A fresh response each time: one response object cannot be sent twice (a client binds
+        # its stream), and a route's last answer repeats.
+        return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handler)
