@@ -151,6 +151,12 @@ def test_a_synchronous_answer_to_a_submit_is_not_a_job(client, server):
         client.submit("customer", {"a": 1}, idempotency_key=KEY)
 
 
+def test_a_submit_answered_by_a_maintenance_page_names_it(client, server):
+    server.on("POST", RECORD, httpx.Response(200, text="<html><body>Scheduled maintenance</body></html>"))
+    with pytest.raises(NetSuiteResponseError, match="an HTML page.*not 202 Accepted"):
+        client.submit("customer", {"a": 1}, idempotency_key=KEY)
+
+
 def test_without_a_key_a_timed_out_submit_is_never_resent(client, server):
     server.on("POST", RECORD, httpx.ReadTimeout("slow"), ACCEPTED)
     with pytest.raises(SubmitOutcomeUnknownError, match="may or may not have created a job"):
