@@ -267,6 +267,14 @@ def test_missing_ids_and_unknown_scopes_are_named(ec_key):
     )
 
 
+def test_client_credentials_copy_like_plain_values(m2m):
+    import copy
+    import pickle
+
+    assert copy.deepcopy(m2m) == m2m
+    assert pickle.loads(pickle.dumps(m2m)) == m2m
+
+
 def test_the_private_key_is_in_no_repr(m2m, ec_key):
     key_body = pem(ec_key).splitlines()[1]
     auth = rest_auth(m2m, BASE + TOKEN_PATH)
