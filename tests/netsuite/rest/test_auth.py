@@ -416,3 +416,25 @@ def test_rsa_key_type_is_named_with_its_size(rsa_key):
     assert isinstance(rsa_key, rsa.RSAPrivateKey)
     with pytest.raises(ConfigurationError, match=r"an RSA key \(2048 bits\)"):
         _make(pem(rsa_key), "ES384")
+
+
+async def test_the_async_client_refreshes_a_refused_token_once(m2m_settings, server):
+    from airflow_asyncjob.netsuite.channels import AccountChannel
+    from airflow_asyncjob.netsuite.limiter import AimdLimiter
+
+    server.on("POST", TOKEN_PATH, token_answer("old"), token_answer("new"))
+    server.on(
+        "GET",
+        f"{JOB}/1",
+        job("1", False, "pending"),
+        error(401, "INVALID_LOGIN", "Invalid login attempt."),
+        job("1", False, "processing"),
+    )
+    async with httpx.AsyncClient(transport=server.transport()) as http:
+        client = AsyncRestClient(
+            m2m_settings, AccountChannel("1234567_SB1", AimdLimiter(4), http), retry=FAST
+        )
+        await client.check_async_status("1")
+        assert (await client.check_async_status("1")).status.value == "processing"
+    auths = [r.headers.get("authorization") for r in server.requests if r.url.path.startswith(JOB)]
+    assert auths == ["Bearer old", "Bearer old", "Bearer new"]
