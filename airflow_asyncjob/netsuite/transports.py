@@ -25,6 +25,7 @@ import aiohttp
 import httpx
 import httpx_aiohttp
 import requests
+import requests.structures
 import requests.utils
 import zeep
 import zeep.exceptions
@@ -313,7 +314,7 @@ class AsyncTransport(zeep.transports.AsyncTransport):
         self.request_timeout = timeout
         self.endpoint_version = endpoint_version
 
-    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> httpx.Response:
+    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         operation, limit = _answer_limit(headers)
         request = self.client.build_request(
             "POST", address, content=message, headers=headers, timeout=self.request_timeout
@@ -333,24 +334,30 @@ class AsyncTransport(zeep.transports.AsyncTransport):
         except httpx.RequestError as error:
             _attach_request(error, request)
             raise
-        response = httpx.Response(
-            streamed.status_code,
-            headers=[
-                (name, value)
-                for name, value in streamed.headers.multi_items()
-                if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-            ],
-            content=bytes(content),
-            request=request,
+        # The answer as zeep's own async transport hands it on (a requests.Response, see
+        # ``new_response``), made once here: no second httpx.Response, no cookie jar.
+        response = requests.Response()
+        response._content = bytes(content)
+        response.status_code = streamed.status_code
+        response.headers = requests.structures.CaseInsensitiveDict(
+            (name, value)
+            for name, value in streamed.headers.items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
         )
-        _log_exchange(address, message, response.status_code, response.content)
+        response.encoding = streamed.charset_encoding
+        response.url = address
+        _log_exchange(address, message, response.status_code, response._content)
         check_answer(
             response.status_code,
-            response.content,
+            response._content,
             self.endpoint_version,
             operation=operation,
             framed=_framed(streamed.headers),
         )
+        return response
+
+    def new_response(self, response: Any) -> Any:
+        """``post``'s answer is already what zeep reads (zeep would copy an httpx.Response)."""
         return response
 
     async def aclose(self) -> None:
