@@ -1,5 +1,5 @@
 """Account channels: what the async clients of one account share in one event loop (one httpx
-connection pool, one AIMD limit on in-flight requests, the async zeep services); the registry
+connection pool (httpx over aiohttp), one AIMD limit on in-flight requests, the async zeep services); the registry
 itself lives in ``process_state.PROCESS_STATE``.
 
 Imports nothing from Airflow.
@@ -21,7 +21,7 @@ from airflow_asyncjob.netsuite import wsdl
 from airflow_asyncjob.netsuite.limiter import AimdLimiter
 from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
 from airflow_asyncjob.netsuite.settings import ClientSettings
-from airflow_asyncjob.netsuite.transports import AsyncTransport
+from airflow_asyncjob.netsuite.transports import AsyncTransport, async_http_client
 
 if TYPE_CHECKING:
     from airflow_asyncjob.netsuite.rest.settings import RestSettings
@@ -34,7 +34,7 @@ class AccountChannel:
     Attributes:
         account: the passport account id (e.g. ``1234567_SB1``).
         limiter: the AIMD limit on this account's in-flight requests.
-        http: the httpx connection pool.
+        http: the connection pool (``transports.async_http_client``: httpx over aiohttp).
         leases: the clients holding this channel; it closes when the last one goes.
     """
 
@@ -82,8 +82,7 @@ async def lease_channel(settings: ClientSettings | RestSettings) -> AsyncIterato
     key = account if settings.verify_tls else f"{account} (TLS unchecked)"
     channel = channels.get(key)
     if channel is None:
-        pool = httpx.Limits(max_connections=max_in_flight, max_keepalive_connections=max_in_flight)
-        http = httpx.AsyncClient(limits=pool, verify=settings.verify_tls)
+        http = async_http_client(max_in_flight, settings.verify_tls)
         channel = channels[key] = AccountChannel(account, AimdLimiter(max_in_flight), http)
     elif max_in_flight < channel.limiter.ceiling:
         channel.limiter.lower_ceiling(max_in_flight)

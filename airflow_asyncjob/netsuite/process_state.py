@@ -158,6 +158,7 @@ class ProcessState:
             timeout=timeout, operation_timeout=timeout, endpoint_version=endpoint_version
         )
         transport.session.verify = verify_tls
+        transport.settle_environment(url)
         self._transports.append(transport)
         document = (
             self._document(endpoint_version, records)

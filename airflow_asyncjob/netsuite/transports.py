@@ -1,6 +1,7 @@
 """The wire under zeep: HTTP transports that check each answer, and failures -> typed errors.
 
-Both transports (requests for the sync client, httpx for the async one) refuse an answer that is
+Both transports (requests for the sync client, httpx over aiohttp's pool for the async one,
+see ``async_http_client``) refuse an answer that is
 not a usable SOAP envelope before zeep parses or quotes it, and neither logs request bodies: a
 body holds the tokenPassport signature. ``translate`` turns whatever one zeep call raised into
 the NetSuiteError a user can act on. Imports nothing from Airflow.
@@ -8,6 +9,7 @@ the NetSuiteError a user can act on. Imports nothing from Airflow.
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import errno
 import logging
@@ -19,8 +21,12 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
+import httpx_aiohttp
 import requests
+import requests.structures
+import requests.utils
 import zeep
 import zeep.exceptions
 import zeep.transports
@@ -249,6 +255,24 @@ class SyncTransport(zeep.Transport):
         super().__init__(*args, **kwargs)
         self.endpoint_version = endpoint_version
 
+    def settle_environment(self, url: str) -> None:
+        """Read what requests takes from the environment for ``url`` once, here, instead of on
+        every request: the proxy (``HTTPS_PROXY``, ``NO_PROXY``...), the CA bundle
+        (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, when TLS is verified) and ``.netrc``
+        credentials; then turn ``trust_env`` off. The settings are those requests would
+        have used; they only stop following changes of the environment after start-up (the
+        per-request scan cost a tenth of a poll's CPU, docs/performance.md).
+        """
+        session = self.session
+        if not session.trust_env:
+            return
+        settings = session.merge_environment_settings(url, {}, None, session.verify, None)
+        session.proxies.update(settings["proxies"])
+        session.verify = settings["verify"]
+        if session.auth is None:
+            session.auth = requests.utils.get_netrc_auth(url)
+        session.trust_env = False
+
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         operation, limit = _answer_limit(headers)
         response = self.session.post(
@@ -290,44 +314,80 @@ class AsyncTransport(zeep.transports.AsyncTransport):
         self.request_timeout = timeout
         self.endpoint_version = endpoint_version
 
-    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> httpx.Response:
+    async def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         operation, limit = _answer_limit(headers)
         request = self.client.build_request(
             "POST", address, content=message, headers=headers, timeout=self.request_timeout
         )
-        streamed = await self.client.send(request, stream=True)
         try:
-            if _announced_size(streamed.headers) > limit:
-                raise AnswerTooLarge(operation, limit)
-            content = bytearray()
-            async for chunk in streamed.aiter_bytes():  # decoded: a gzip bomb stops at the limit
-                content += chunk
-                if len(content) > limit:
+            streamed = await self.client.send(request, stream=True)
+            try:
+                if _announced_size(streamed.headers) > limit:
                     raise AnswerTooLarge(operation, limit)
-        finally:
-            await streamed.aclose()
-        response = httpx.Response(
-            streamed.status_code,
-            headers=[
-                (name, value)
-                for name, value in streamed.headers.multi_items()
-                if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
-            ],
-            content=bytes(content),
-            request=request,
+                content = bytearray()
+                async for chunk in streamed.aiter_bytes():  # decoded: a gzip bomb stops at the limit
+                    content += chunk
+                    if len(content) > limit:
+                        raise AnswerTooLarge(operation, limit)
+            finally:
+                await streamed.aclose()
+        except httpx.RequestError as error:
+            _attach_request(error, request)
+            raise
+        # The answer as zeep's own async transport hands it on (a requests.Response, see
+        # ``new_response``), made once here: no second httpx.Response, no cookie jar.
+        response = requests.Response()
+        response._content = bytes(content)
+        response.status_code = streamed.status_code
+        response.headers = requests.structures.CaseInsensitiveDict(
+            (name, value)
+            for name, value in streamed.headers.items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
         )
-        _log_exchange(address, message, response.status_code, response.content)
+        response.encoding = streamed.charset_encoding
+        response.url = address
+        _log_exchange(address, message, response.status_code, response._content)
         check_answer(
             response.status_code,
-            response.content,
+            response._content,
             self.endpoint_version,
             operation=operation,
             framed=_framed(streamed.headers),
         )
         return response
 
+    def new_response(self, response: Any) -> Any:
+        """``post``'s answer is already what zeep reads (zeep would copy an httpx.Response)."""
+        return response
+
     async def aclose(self) -> None:
         """Nothing to close: the shared httpx client belongs to its pool."""
+
+
+def async_http_client(max_connections: int, verify_tls: bool = True) -> httpx.AsyncClient:
+    """The httpx.AsyncClient an account's channel sends through: httpx's API over aiohttp's
+    connection pool (httpx-aiohttp), at most ``max_connections`` connections, all kept alive.
+
+    httpx's own pool (httpcore) scans its connections in Python on every request, which at 25
+    requests in flight cost more CPU than the rest of a poll (docs/performance.md); aiohttp's
+    is a dict lookup. Proxies from the environment (``HTTPS_PROXY``, ``NO_PROXY``) and the
+    CA bundle (``SSL_CERT_FILE``) are read as httpx reads them, once, here; ``verify_tls``
+    False turns certificate checks off. Time-outs are per request (``AsyncTransport``).
+    aiohttp's failures arrive as httpx errors with aiohttp's error as ``__cause__``;
+    ``translate`` reads that cause (httpx-aiohttp maps a refused connection to ConnectTimeout).
+    Must be closed (``aclose``) in the event loop that used it.
+    """
+    pool = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    return httpx_aiohttp.HttpxAiohttpClient(limits=pool, verify=verify_tls)
+
+
+def _attach_request(error: httpx.RequestError, request: httpx.Request) -> None:
+    """Give an httpx error raised without its request (httpx-aiohttp's) the request, so that
+    messages name the peer as they do for httpx's own pool."""
+    try:
+        error.request  # noqa: B018  # raises RuntimeError when unset
+    except RuntimeError:
+        error.request = request
 
 
 # The schema ships with the package, so the async transport never downloads a WSDL; one idle
@@ -398,7 +458,7 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
         )
     if isinstance(error, (zeep.exceptions.DTDForbidden, zeep.exceptions.EntitiesForbidden)):
         return _not_soap(NotSoapAnswer(200, b"", "a DOCTYPE, which is refused", doctype=True), **context)
-    if isinstance(error, (requests.Timeout, httpx.TimeoutException)):
+    if _is_timeout(error):
         return NetSuiteTransportError(
             f"no answer within the time-out ({type(error).__name__}).",
             transient=True,
@@ -413,7 +473,7 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
             "(write http:// for a plain-HTTP emulator), and the server's certificate.",
             **context,
         )
-    if isinstance(error, (requests.RequestException, httpx.TransportError)):
+    if isinstance(error, (requests.RequestException, httpx.TransportError, aiohttp.ClientError)):
         # Refused, reset mid-answer, DNS: the network or the host; a retry may get through.
         return NetSuiteTransportError(
             f"connection{_to_peer(error)} failed: {_root_cause(error)}.",
@@ -424,6 +484,16 @@ def _classify(error: Exception, **context: Any) -> NetSuiteError:
     return NetSuiteResponseError(
         f"the answer could not be read ({type(error).__name__}: {excerpt(str(error))}).", **context
     )
+
+
+def _is_timeout(error: BaseException) -> bool:
+    """Whether no answer came within the time-out. Under httpx-aiohttp the httpx class is not
+    the verdict (a refused or dropped connection arrives as ConnectTimeout): aiohttp's error,
+    the ``__cause__``, is."""
+    cause = error.__cause__
+    if isinstance(error, httpx.HTTPError) and isinstance(cause, aiohttp.ClientError):
+        return isinstance(cause, (aiohttp.ServerTimeoutError, asyncio.TimeoutError))
+    return isinstance(error, (requests.Timeout, httpx.TimeoutException, aiohttp.ServerTimeoutError))
 
 
 def _is_tls_failure(error: BaseException) -> bool:
