@@ -11,6 +11,8 @@ Imports nothing from Airflow.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -18,13 +20,14 @@ from typing import Any, TypeVar
 
 from airflow_asyncjob.netsuite import operations
 from airflow_asyncjob.netsuite.channels import AccountChannel, lease_channel
-from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError
-from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage
+from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
+from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage, ConcurrencyGovernance
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.netsuite.settings import ClientSettings
 from airflow_asyncjob.netsuite.transports import translate
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -43,19 +46,27 @@ async def async_client(
         retry: the RetryPolicy for transient failures (default ``RetryPolicy()``).
         on_signature: called with each tokenPassport signature before it is sent.
 
+    The first lease of a channel asks NetSuite for the account's concurrency limit (see
+    ``AsyncNetSuiteClient.cap_to_account_limit``) and caps the channel's ceiling to it.
+
     The last lease of an account to exit (normally, by an error or by cancellation) closes the
     account's connection pool.
     """
     async with lease_channel(settings) as channel:
-        yield AsyncNetSuiteClient(settings, channel, retry=retry, on_signature=on_signature)
+        client = AsyncNetSuiteClient(settings, channel, retry=retry, on_signature=on_signature)
+        if not channel.governance_read:  # once per channel open: the first lease asks
+            channel.governance_read = True
+            await client.cap_to_account_limit()
+        yield client
 
 
 class AsyncNetSuiteClient(operations.ClientBase):
     """Authenticated NetSuite SOAP calls from asyncio; obtain one with ``async_client(...)``.
 
     Each HTTP attempt holds one slot of the channel's limiter; a concurrency fault
-    (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) halves the limit, answers widen it again,
-    and the request is retried (see RetryPolicy).
+    (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) halves the limit, answers widen it again
+    (see ``limiter``), and the request is retried (see RetryPolicy), unless the caller asked
+    for the fault back (``check_async_status(..., retry_refused=False)``, the trigger's poll).
 
     Args:
         settings: the account's ClientSettings.
@@ -75,9 +86,18 @@ class AsyncNetSuiteClient(operations.ClientBase):
         super().__init__(settings, retry=retry, on_signature=on_signature)
         self.channel = channel
 
-    async def check_async_status(self, job_id: str) -> AsyncJobStatus:
-        """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus")."""
-        return await self._run(operations.check_async_status(job_id))
+    async def check_async_status(self, job_id: str, *, retry_refused: bool = True) -> AsyncJobStatus:
+        """checkAsyncStatus(jobId) -> AsyncJobStatus (Help Center: "checkAsyncStatus").
+
+        Args:
+            retry_refused: False to get a concurrency fault (ConcurrencyLimitError) at once,
+                for a caller that polls again in its own time, rather than retry it with the
+                RetryPolicy's backoff (up to ``max_wait`` seconds per wait).
+
+        Raises:
+            NetSuiteError: a typed failure, once the RetryPolicy's retries are used up.
+        """
+        return await self._run(operations.check_async_status(job_id), retry_refused=retry_refused)
 
     async def get_async_result(self, job_id: str, page_index: int = 1) -> AsyncResultPage:
         """getAsyncResult(jobId, pageIndex) -> one AsyncResultPage (1-based; 20 calls per job)."""
@@ -87,8 +107,56 @@ class AsyncNetSuiteClient(operations.ClientBase):
         """getServerTime -> NetSuite's clock."""
         return await self._run(operations.get_server_time())
 
-    async def _run(self, call: operations.Call[T]) -> T:
-        retrying = self.retry.async_retrying(call.operation)
+    async def get_concurrency_governance(self) -> ConcurrencyGovernance:
+        """getIntegrationGovernanceInfo, then getAccountGovernanceInfo, each tried once ->
+        what NetSuite says of this integration's concurrency limit (``ceiling``).
+
+        Raises:
+            NetSuiteError: either call failed (PermissionDeniedError when the role may not call
+                them: NetSuite answers them for administrators only).
+        """
+        once = RetryPolicy(max_attempts=1, max_delay=0.0)
+        integration = await self._run(operations.get_integration_governance_info(), policy=once)
+        account = await self._run(operations.get_account_governance_info(), policy=once)
+        return dataclasses.replace(
+            account, integration_limit=integration.integration_limit, limit_type=integration.limit_type
+        )
+
+    async def cap_to_account_limit(self) -> int | None:
+        """Lower the channel's limiter ceiling to the limit NetSuite tells (see
+        ``get_concurrency_governance``), when lower than the configured ``max_in_flight``;
+        the new ceiling, or None when NetSuite did not tell (the configured ceiling stays).
+
+        A failure (a role that may not call the governance operations, a busy account) is no
+        error: it is logged once at INFO and the configured ceiling kept.
+        """
+        try:
+            governance = await self.get_concurrency_governance()
+        except NetSuiteError as error:
+            log.info(
+                "NetSuite did not tell the account's concurrency limit (%s); keeping max_in_flight=%d.",
+                error.summary.rstrip("."),
+                self.channel.limiter.ceiling,
+            )
+            return None
+        ceiling = governance.ceiling
+        if ceiling is None:
+            return None
+        if ceiling < self.channel.limiter.ceiling:
+            log.info(
+                "NetSuite allows this integration %d requests in flight (%s); "
+                "capping max_in_flight=%d to it.",
+                ceiling,
+                governance,
+                self.channel.limiter.ceiling,
+            )
+            self.channel.limiter.lower_ceiling(ceiling)
+        return self.channel.limiter.ceiling
+
+    async def _run(
+        self, call: operations.Call[T], *, retry_refused: bool = True, policy: RetryPolicy | None = None
+    ) -> T:
+        retrying = (policy or self.retry).async_retrying(call.operation, retry_refused=retry_refused)
         answer: Any = await retrying(self._attempt, call)
         return call.parse(answer)
 

@@ -36,12 +36,15 @@ class AccountChannel:
         limiter: the AIMD limit on this account's in-flight requests.
         http: the connection pool (``transports.async_http_client``: httpx over aiohttp).
         leases: the clients holding this channel; it closes when the last one goes.
+        governance_read: whether a lease has asked NetSuite for the account's concurrency
+            limit (once per channel open, see ``async_client``).
     """
 
     account: str
     limiter: AimdLimiter
     http: httpx.AsyncClient
     leases: int = 0
+    governance_read: bool = False
     _services: dict[tuple[str, str, float, bool], Any] = field(default_factory=dict)
 
     def service(self, endpoint_version: str, url: str, timeout: float, records: bool = True) -> Any:

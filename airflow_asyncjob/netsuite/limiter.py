@@ -5,19 +5,33 @@ Governance Overview", section_3771740553: 5 or 15 by service tier plus 10 per Su
 licence, shared by SOAP, REST and RESTlets). Over it, a request fails with
 WS_CONCUR_SESSION_DISALLWD or WS_REQUEST_BLOCKED (ExceededConcurrentRequestLimitFault). The
 limiter keeps our own requests below a ceiling and, on such a fault, halves its window
-(multiplicative decrease); each success then widens it by 1/window (additive increase: about one
-more slot per window of successes) back up to the ceiling, as TCP congestion control does.
-Imports nothing from Airflow.
+(multiplicative decrease); each success then widens it again (additive increase) back up to the
+ceiling, as TCP congestion control does.
+
+The increase is slow right after a refusal and speeds up the longer no request is refused:
+``PROBE_INCREASE`` of a slot per window of successes at first, growing by as much again every
+``PROBE_RAMP`` successes in a row, up to one slot per window. Several triggerers sharing one
+account limit (each with its own limiter, none knowing of the others) thus probe for a free
+slot rarely, and the account refuses few requests (issue 14: 3 triggerers on 5 slots refused
+40-55 % of requests with one slot per window); a limiter alone on the account, refused once by
+another integration, still climbs back to its ceiling within a few hundred answers. A limiter
+that is never refused stays at its ceiling. Imports nothing from Airflow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from airflow_asyncjob.netsuite.faults import ConfigurationError
+
+#: Slots added per window of successes right after a refusal (the additive increase's start).
+PROBE_INCREASE = 1 / 32
+#: Successes in a row after which the additive increase has grown by PROBE_INCREASE again.
+PROBE_RAMP = 64
 
 
 class AimdLimiter:
@@ -42,6 +56,7 @@ class AimdLimiter:
         self.minimum = minimum
         self.in_flight = 0
         self.decreases = 0
+        self.streak = 0  # successes since the last decrease
         self._window = float(ceiling)
         self._epoch = 0  # bumped on each decrease: one burst of faults counts once
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -64,9 +79,14 @@ class AimdLimiter:
             self._release()
 
     def succeeded(self) -> None:
-        """A request got an answer: widen the window by 1/window, up to the ceiling."""
+        """A request got an answer: widen the window, up to the ceiling, by
+        ``step / window`` slots, where ``step`` (slots per window of successes) is
+        PROBE_INCREASE right after a refusal, grows by PROBE_INCREASE every PROBE_RAMP successes
+        in a row, and is at most 1."""
+        self.streak += 1
         if self._window < self.ceiling:
-            self._window = min(float(self.ceiling), self._window + 1.0 / self._window)
+            step = min(1.0, PROBE_INCREASE * (1 + self.streak / PROBE_RAMP))
+            self._window = min(float(self.ceiling), self._window + step / self._window)
             self._wake()
 
     def lower_ceiling(self, ceiling: int) -> None:
@@ -75,11 +95,13 @@ class AimdLimiter:
         self._window = min(self._window, float(self.ceiling))
 
     def throttled(self, epoch: int) -> None:
-        """A request sent in ``epoch`` met a concurrency fault: halve the window once per epoch."""
+        """A request sent in ``epoch`` met a concurrency fault: halve the window, once per epoch
+        (the requests in flight when it shrank do not count again)."""
         if epoch != self._epoch:
             return  # already stepped down for this burst
         self._epoch += 1
         self.decreases += 1
+        self.streak = 0
         self._window = max(float(self.minimum), self._window / 2)
 
     async def _acquire(self) -> int:
@@ -110,3 +132,19 @@ class AimdLimiter:
             if not waiter.done():
                 self.in_flight += 1
                 waiter.set_result(None)
+
+
+def refused_poll_interval(
+    *, refusals: int, min_interval: float, max_interval: float, rng: random.Random | None = None
+) -> float:
+    """Seconds to wait after a poll the account refused (a concurrency fault), before polling
+    again: drawn uniformly from ``[min_interval, min(max_interval, min_interval * 2 ** refusals)]``
+    (the sensor's ``poke_interval`` and ``max_poll_interval``, seconds).
+
+    The jitter spreads the refused polls of many triggers, so that they do not come back at
+    once; the cap doubles with each refusal in a row but never passes ``max_interval``, so a
+    refused poll is tried again within the trigger's own bounds. ``refusals`` counts the
+    refused polls in a row, this one included (>= 1).
+    """
+    high = min(max_interval, min_interval * 2 ** min(max(refusals, 1), 32))
+    return (rng or random).uniform(min_interval, high)

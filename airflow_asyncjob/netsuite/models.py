@@ -367,6 +367,89 @@ def parse_server_time(response: Any) -> datetime:
     return server_time
 
 
+@dataclass(frozen=True)
+class ConcurrencyGovernance:
+    """What NetSuite says of the account's concurrency limit (Help Center "getAccountGovernanceInfo"
+    and "getIntegrationGovernanceInfo"; schema types GetAccountGovernanceInfoResult and
+    GetIntegrationGovernanceInfoResult). Each number is requests in flight, or None when not told.
+
+    Attributes:
+        account_limit: accountConcurrencyLimit, the whole account's (all integrations, SOAP,
+            REST and RESTlets).
+        unallocated_limit: unallocatedConcurrencyLimit, what integrations without their own
+            allocation share.
+        integration_limit: integrationConcurrencyLimit, this integration's own allocation.
+        limit_type: ``_integrationSpecific`` (an allocation is set), ``_account`` (the schema's
+            value; the Help Center writes ``_accountLimit``: none is set), ``_internal``, or None.
+    """
+
+    account_limit: int | None = None
+    unallocated_limit: int | None = None
+    integration_limit: int | None = None
+    limit_type: str | None = None
+
+    @property
+    def ceiling(self) -> int | None:
+        """The most requests this integration may have in flight, or None when not known: its
+        own allocation when one is set, else the unallocated share, else the account's limit."""
+        if self.limit_type == "_integrationSpecific" and self.integration_limit:
+            return self.integration_limit
+        for limit in (self.unallocated_limit, self.account_limit):
+            if limit:
+                return limit
+        return None
+
+
+def _governance_number(result: Any, name: str, operation: str) -> int | None:
+    value = _get(result, name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise NetSuiteResponseError(
+            f"{name} is {excerpt(repr(value))}, not a limit >= 0.", operation=operation
+        )
+    return value
+
+
+def _governance_result(response: Any, name: str, operation: str) -> Any:
+    result = _get(response, name, response)
+    success, details = _parse_status(_get(result, "status"))
+    if success is False:
+        told = "; ".join(f"{d.code}: {d.message}" for d in details) or "no detail"
+        raise NetSuiteResponseError(f"{operation} was not successful ({excerpt(told)}).", operation=operation)
+    return result
+
+
+def parse_account_governance(response: Any) -> ConcurrencyGovernance:
+    """GetAccountGovernanceInfoResponse -> ConcurrencyGovernance (account and unallocated limits).
+
+    Raises:
+        NetSuiteResponseError: status isSuccess="false", or a limit that is not an integer >= 1.
+    """
+    operation = "getAccountGovernanceInfo"
+    result = _governance_result(response, "getAccountGovernanceInfoResult", operation)
+    return ConcurrencyGovernance(
+        account_limit=_governance_number(result, "accountConcurrencyLimit", operation),
+        unallocated_limit=_governance_number(result, "unallocatedConcurrencyLimit", operation),
+    )
+
+
+def parse_integration_governance(response: Any) -> ConcurrencyGovernance:
+    """GetIntegrationGovernanceInfoResponse -> ConcurrencyGovernance (the integration's limit
+    and its type).
+
+    Raises:
+        NetSuiteResponseError: status isSuccess="false", or a limit that is not an integer >= 1.
+    """
+    operation = "getIntegrationGovernanceInfo"
+    result = _governance_result(response, "getIntegrationGovernanceInfoResult", operation)
+    limit_type = _get(result, "limitType")
+    return ConcurrencyGovernance(
+        integration_limit=_governance_number(result, "integrationConcurrencyLimit", operation),
+        limit_type=str(limit_type) if limit_type is not None else None,
+    )
+
+
 def _parse_status(status: Any) -> tuple[bool | None, tuple[StatusDetail, ...]]:
     if status is None:
         return None, ()

@@ -17,15 +17,20 @@ from airflow_asyncjob.netsuite.job_ids import require_job_id
 from airflow_asyncjob.netsuite.models import (
     AsyncJobStatus,
     AsyncResultPage,
+    ConcurrencyGovernance,
+    parse_account_governance,
     parse_async_result,
     parse_async_status,
+    parse_integration_governance,
     parse_server_time,
 )
 from airflow_asyncjob.netsuite.retry import RetryPolicy, or_default
 from airflow_asyncjob.netsuite.settings import ClientSettings
 
 #: Operations whose messages need no record type: their clients read the schema without them.
-STATUS_OPERATIONS = frozenset({"checkAsyncStatus", "getServerTime"})
+STATUS_OPERATIONS = frozenset(
+    {"checkAsyncStatus", "getServerTime", "getAccountGovernanceInfo", "getIntegrationGovernanceInfo"}
+)
 
 T = TypeVar("T")
 
@@ -89,6 +94,18 @@ def get_async_result(job_id: str, page_index: int) -> Call[AsyncResultPage]:
 def get_server_time() -> Call[datetime]:
     """getServerTime: NetSuite's clock."""
     return Call("getServerTime", None, {}, parse_server_time)
+
+
+def get_account_governance_info() -> Call[ConcurrencyGovernance]:
+    """getAccountGovernanceInfo: the account's concurrency limit and its unallocated share
+    (Help Center "getAccountGovernanceInfo"; administrators only)."""
+    return Call("getAccountGovernanceInfo", None, {}, parse_account_governance)
+
+
+def get_integration_governance_info() -> Call[ConcurrencyGovernance]:
+    """getIntegrationGovernanceInfo: this integration's concurrency limit and its type
+    (Help Center "getIntegrationGovernanceInfo"; administrators only)."""
+    return Call("getIntegrationGovernanceInfo", None, {}, parse_integration_governance)
 
 
 def passport_header(

@@ -6,7 +6,6 @@ Imports nothing from Airflow.
 
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,9 @@ class RetryPolicy:
     connection, a gateway error, a cut-off body: NetSuite may have created the job); it is
     resent only where NetSuite cannot have created the job (see ``resend.safe_to_resend``).
     Concurrency faults (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) do not use up attempts:
-    the async client's limiter steps down on them, and only ``max_delay`` ends their retries.
+    the async client's limiter steps down on them, and only ``max_delay`` ends their retries;
+    a caller that waits in its own bounds instead (the trigger's poll) asks for
+    ``retry_refused=False`` and gets the fault at once.
 
     Attributes:
         max_attempts: attempts in all, the first included (>= 1).
@@ -62,11 +63,12 @@ class RetryPolicy:
         """A tenacity controller for one sync call of ``operation``."""
         return tenacity.Retrying(**self._arguments(operation))
 
-    def async_retrying(self, operation: str) -> tenacity.AsyncRetrying:
-        """A tenacity controller for one async call of ``operation``."""
-        return tenacity.AsyncRetrying(**self._arguments(operation))
+    def async_retrying(self, operation: str, *, retry_refused: bool = True) -> tenacity.AsyncRetrying:
+        """A tenacity controller for one async call of ``operation``; with ``retry_refused``
+        False, a concurrency fault is raised at once instead of retried."""
+        return tenacity.AsyncRetrying(**self._arguments(operation, retry_refused=retry_refused))
 
-    def _arguments(self, operation: str) -> dict[str, Any]:
+    def _arguments(self, operation: str, *, retry_refused: bool = True) -> dict[str, Any]:
         attempts = tenacity.stop_after_attempt(self.max_attempts)
         delay = tenacity.stop_after_delay(self.max_delay)
 
@@ -76,8 +78,13 @@ class RetryPolicy:
                 return delay(state)
             return attempts(state) or delay(state)
 
+        def resend(error: BaseException) -> bool:
+            if not retry_refused and isinstance(error, ConcurrencyLimitError):
+                return False
+            return self.may_resend(operation, error)
+
         return dict(
-            retry=tenacity.retry_if_exception(functools.partial(self.may_resend, operation)),
+            retry=tenacity.retry_if_exception(resend),
             stop=stop,
             wait=tenacity.wait_random_exponential(multiplier=self.initial_wait, max=self.max_wait),
             before_sleep=_log_retry,

@@ -15,6 +15,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.async_client import AsyncNetSuiteClient
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, ConfigurationError, NetSuiteError, excerpt
+from airflow_asyncjob.netsuite.limiter import refused_poll_interval
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import (
     PollSample,
@@ -130,10 +131,12 @@ class AsyncJobStatusTrigger(BaseTrigger):
 
     All triggers of one account in one triggerer share one connection pool and one AIMD limit on
     in-flight requests (the connection's ``max_in_flight``, default 4). A concurrency fault
-    (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) steps the limit down and the poll is tried
-    again later, however long the account stays busy (``end_time`` still applies): it never
-    ends the trigger. Any other transient failure that outlives the client's retries (maintenance, 5xx,
-    resets, time-outs) is logged and the job polled again after a wait that doubles with each
+    (WS_REQUEST_BLOCKED, WS_CONCUR_SESSION_DISALLWD) steps the limit down and comes straight
+    back from the client; the poll is tried again after a jittered wait within
+    ``[poke_interval, max_poll_interval]`` (``limiter.refused_poll_interval``), however long the
+    account stays busy (``end_time`` still applies): it never ends the trigger. Any other
+    transient failure that outlives the client's retries (maintenance, 5xx, resets, time-outs)
+    is logged and the job polled again after a wait that doubles with each
     failure in a row, within ``[poke_interval, max_poll_interval]``: one unlucky poll does not
     fail the task while its job runs on in NetSuite. Only MAX_FAILED_POLLS such polls in a row
     end the wait, with a transient error event.
@@ -222,27 +225,36 @@ class AsyncJobStatusTrigger(BaseTrigger):
         last: AsyncJobStatus | None = None
         failure: NetSuiteError | None = None
         failures = 0  # transient failures in a row
+        refusals = 0  # concurrency faults in a row
         while True:
             try:
-                last = await client.check_async_status(self.job_id)
+                last = await client.check_async_status(self.job_id, retry_refused=False)
             except NetSuiteError as error:
                 failure = error
                 if journal is not None:  # UI: the NetSuite job tab
                     await journal.error(error)
                 # A busy account is no reason to fail a task: concurrency faults never count.
-                if not isinstance(error, ConcurrencyLimitError):
-                    failures += 1
-                if not error.transient or failures >= MAX_FAILED_POLLS:
-                    return JobEvent.failed(self.job_id, error)
-                interval = failed_poll_interval(
-                    failures=failures,
-                    previous_interval=previous.interval if previous else None,
-                    min_interval=self.poke_interval,
-                    max_interval=self.max_poll_interval,
-                )
-                self.log.warning("%s; polling again in %.1f s.", error, interval)
+                if isinstance(error, ConcurrencyLimitError):
+                    refusals += 1
+                    interval = refused_poll_interval(
+                        refusals=refusals,
+                        min_interval=self.poke_interval,
+                        max_interval=self.max_poll_interval,
+                    )
+                    self.log.info("%s; polling again in %.1f s.", error.summary.rstrip("."), interval)
+                else:
+                    failures, refusals = failures + 1, 0
+                    if not error.transient or failures >= MAX_FAILED_POLLS:
+                        return JobEvent.failed(self.job_id, error)
+                    interval = failed_poll_interval(
+                        failures=failures,
+                        previous_interval=previous.interval if previous else None,
+                        min_interval=self.poke_interval,
+                        max_interval=self.max_poll_interval,
+                    )
+                    self.log.warning("%s; polling again in %.1f s.", error, interval)
             else:
-                failure, failures = None, 0
+                failure, failures, refusals = None, 0, 0
                 if journal is not None:  # UI: the NetSuite job tab
                     await journal.poll(last)
                 self.log.info("NetSuite async %s", last.describe())

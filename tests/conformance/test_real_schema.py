@@ -94,3 +94,47 @@ def test_plain_zeep_on_the_real_wsdl_reads_the_emulators_answers(emulator, real_
     )
     assert failed == [("cust-0102", "DUP_ENTITY"), ("cust-0104", "INVALID_KEY_OR_REF")]
     assert type(responses[0].baseRef).__name__ == "RecordRef"
+
+
+async def test_the_governance_requests_and_answers_validate(
+    emulator, hook_2023_2, messages_schema, real_schema_dir
+):
+    """getIntegrationGovernanceInfo / getAccountGovernanceInfo as the async client sends them, and
+    the emulator's answers as plain zeep on NetSuite's own WSDL reads them."""
+    emulator.set_governance(account_limit=10, integration_limit=3)
+    async with hook_2023_2.get_async_conn() as client:
+        assert client.channel.limiter.ceiling == 3
+    sent = [r for r in emulator.requests() if "Governance" in (r["operation"] or "")]
+    assert [r["operation"] for r in sent] == ["getIntegrationGovernanceInfo", "getAccountGovernanceInfo"]
+    for request in sent:
+        envelope = etree.fromstring(request["body"].encode())
+        body_child = next(c for c in envelope.find(f"{{{SOAP_ENV}}}Body") if isinstance(c.tag, str))
+        assert etree.QName(body_child).namespace == MSGS
+        messages_schema.assertValid(etree.ElementTree(etree.fromstring(etree.tostring(body_child))))
+
+    client = zeep.Client(str(real_schema_dir / "netsuite.wsdl"))
+    service = client.create_service(
+        "{urn:platform_2023_2.webservices.netsuite.com}NetSuiteBinding", emulator.service_url("2023_2")
+    )
+    headers = {"tokenPassport": token_passport(emulator.credentials)}
+    account = service.getAccountGovernanceInfo(_soapheaders=headers).body.getAccountGovernanceInfoResult
+    assert (
+        account.status.isSuccess,
+        account.accountConcurrencyLimit,
+        account.unallocatedConcurrencyLimit,
+    ) == (
+        True,
+        10,
+        7,
+    )
+    headers = {"tokenPassport": token_passport(emulator.credentials)}
+    integration = service.getIntegrationGovernanceInfo(
+        _soapheaders=headers
+    ).body.getIntegrationGovernanceInfoResult
+    assert (integration.integrationConcurrencyLimit, integration.limitType) == (3, "_integrationSpecific")
+    emulator.set_governance()
+    headers = {"tokenPassport": token_passport(emulator.credentials)}
+    shared = service.getIntegrationGovernanceInfo(
+        _soapheaders=headers
+    ).body.getIntegrationGovernanceInfoResult
+    assert (shared.integrationConcurrencyLimit, shared.limitType) == (None, "_account")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
 
 from airflow_asyncjob.netsuite.faults import ConfigurationError
-from airflow_asyncjob.netsuite.limiter import AimdLimiter
+from airflow_asyncjob.netsuite.limiter import AimdLimiter, refused_poll_interval
 
 
 async def test_never_more_in_flight_than_the_limit():
@@ -81,7 +82,7 @@ def test_throttle_halves_once_per_burst_and_successes_climb_back():
         limiter.succeeded()
         steps.append(limiter.limit)
     assert steps == sorted(steps)  # additive: one step at a time, no jump
-    assert len(steps) > 8  # about one more slot per window of successes
+    assert len(steps) > 8  # slowly: far less than one more slot per success
     limiter.succeeded()
     assert limiter.limit == 8  # capped at the ceiling
 
@@ -95,7 +96,7 @@ async def test_widening_the_window_wakes_waiters():
         waiter = asyncio.create_task(limiter.slot().__aenter__())
         await asyncio.sleep(0)
         assert not waiter.done()
-        for _ in range(2):
+        while limiter.limit < 2:
             limiter.succeeded()  # window 1 -> 2: one more slot
         await asyncio.sleep(0)
         assert waiter.done()
@@ -111,3 +112,39 @@ def test_lower_ceiling_caps_the_window():
 def test_bad_limit_is_a_configuration_error(ceiling):
     with pytest.raises(ConfigurationError, match="in-flight request limit"):
         AimdLimiter(ceiling)
+
+
+def test_the_increase_is_slow_after_a_refusal_and_speeds_up_without_one():
+    """A refusal means the account is shared: probe for a slot rarely; then faster the longer
+    nothing is refused, so a limiter alone on the account gets its ceiling back."""
+    limiter = AimdLimiter(4)
+    limiter.throttled(0)  # window 2
+    successes_to_three = 0
+    while limiter.limit < 3:
+        limiter.succeeded()
+        successes_to_three += 1
+    successes_to_four = 0
+    while limiter.limit < 4:
+        limiter.succeeded()
+        successes_to_four += 1
+    assert successes_to_three > 20  # at one slot per window it would be 2
+    assert successes_to_four < successes_to_three  # the streak speeds the climb
+    assert successes_to_three + successes_to_four < 400  # back at the ceiling within a few hundred
+
+
+def test_a_limiter_never_refused_stays_at_its_ceiling():
+    limiter = AimdLimiter(5)
+    for _ in range(1000):
+        limiter.succeeded()
+    assert limiter.limit == 5
+
+
+@pytest.mark.parametrize("refusals", [1, 2, 5, 40])
+def test_a_refused_poll_waits_within_the_bounds(refusals):
+    rng = random.Random(refusals)
+    waits = [
+        refused_poll_interval(refusals=refusals, min_interval=1.5, max_interval=10.0, rng=rng)
+        for _ in range(200)
+    ]
+    assert all(1.5 <= wait <= min(10.0, 1.5 * 2**refusals) for wait in waits)
+    assert len(set(waits)) > 100  # jittered: the refused polls of many triggers spread out

@@ -143,3 +143,14 @@ class ClientFault(Exception):
     """A request the SOAP layer rejects before NetSuite's own checks: malformed XML, a DOCTYPE,
     no Body, an unknown operation, a SOAPAction or namespace that does not match. Answered as a
     SOAP 1.1 ``soapenv:Client`` fault without a NetSuite detail (HTTP 500)."""
+
+
+def governance_not_permitted(operation: str) -> EmulatedFault:
+    """getAccountGovernanceInfo / getIntegrationGovernanceInfo from a role that is not an
+    administrator (Help Center: "returns results only if you are logged in as an
+    administrator"); the code and text are modelled."""
+    return EmulatedFault(
+        "InsufficientPermissionFault",
+        "INSUFFICIENT_PERMISSION",
+        f"Permission Violation: you need to be an administrator to call {operation}.",
+    )

@@ -16,7 +16,7 @@ from starlette.responses import HTMLResponse, Response
 
 from airflow_asyncjob.testing.emulator import soap
 from airflow_asyncjob.testing.emulator.asgi import DropConnection
-from airflow_asyncjob.testing.emulator.exceptions import ClientFault, EmulatedFault
+from airflow_asyncjob.testing.emulator.exceptions import ClientFault, EmulatedFault, governance_not_permitted
 from airflow_asyncjob.testing.emulator.injections import Injection
 from airflow_asyncjob.testing.emulator.jobs import RESULT_TYPES
 from airflow_asyncjob.testing.emulator.service import Service
@@ -61,6 +61,27 @@ def get_server_time(service: Service, request: soap.SoapRequest) -> Response:
     return xml(soap.server_time_response(request.endpoint_version, service.jobs.clock()))
 
 
+def get_account_governance_info(service: Service, request: soap.SoapRequest) -> Response:
+    """getAccountGovernanceInfo: the emulated account's limit and its unallocated share; an
+    InsufficientPermissionFault when the emulator plays a role that is no administrator."""
+    governance = service.governance
+    if not governance.permitted:
+        raise governance_not_permitted(request.operation)
+    return xml(
+        soap.account_governance_response(
+            request.endpoint_version, governance.account_limit, governance.unallocated_limit
+        )
+    )
+
+
+def get_integration_governance_info(service: Service, request: soap.SoapRequest) -> Response:
+    """getIntegrationGovernanceInfo: the integration's own allocation, if one is set."""
+    governance = service.governance
+    if not governance.permitted:
+        raise governance_not_permitted(request.operation)
+    return xml(soap.integration_governance_response(request.endpoint_version, governance.integration_limit))
+
+
 def check_async_status(service: Service, request: soap.SoapRequest) -> Response:
     """checkAsyncStatus(jobId) -> the job's AsyncStatusResult."""
     status = service.jobs.check_status(soap.read_job_id(request))
@@ -83,6 +104,8 @@ def submit(service: Service, request: soap.SoapRequest) -> Response:
 
 ACTIONS: dict[str, Action] = {
     "getServerTime": get_server_time,
+    "getAccountGovernanceInfo": get_account_governance_info,
+    "getIntegrationGovernanceInfo": get_integration_governance_info,
     "checkAsyncStatus": check_async_status,
     "getAsyncResult": get_async_result,
     **dict.fromkeys(RESULT_TYPES, submit),

@@ -35,7 +35,7 @@ from airflow_asyncjob.testing.emulator.injections import Injection
 from airflow_asyncjob.testing.emulator.jobs import Clock, JobSpec, JobStore
 from airflow_asyncjob.testing.emulator.routes import build_app
 from airflow_asyncjob.testing.emulator.scenario import Scenario, job_spec_from_dict
-from airflow_asyncjob.testing.emulator.service import Service, check_latency
+from airflow_asyncjob.testing.emulator.service import Governance, Service, check_latency
 
 HOST = "127.0.0.1"
 DEFAULT_ACCOUNT_ID = "1234567_SB1"
@@ -278,6 +278,24 @@ class Emulator:
     @latency.setter
     def latency(self, seconds: float) -> None:
         self._service.latency = check_latency(seconds)
+
+    def set_governance(
+        self,
+        *,
+        account_limit: int | None = None,
+        unallocated_limit: int | None = None,
+        integration_limit: int | None = None,
+        permitted: bool = True,
+    ) -> None:
+        """What getAccountGovernanceInfo / getIntegrationGovernanceInfo answer from now on:
+        ``account_limit`` (default the concurrency limit), ``unallocated_limit`` (default the
+        account limit less ``integration_limit``), this integration's ``integration_limit``
+        (None: no allocation), or, with ``permitted=False``, InsufficientPermissionFault."""
+        account = account_limit if account_limit is not None else self._service.concurrency_limit
+        unallocated = (
+            unallocated_limit if unallocated_limit is not None else account - (integration_limit or 0)
+        )
+        self._service.governance = Governance(account, max(unallocated, 0), integration_limit, permitted)
 
     def inject(
         self,

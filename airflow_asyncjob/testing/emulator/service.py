@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
+from dataclasses import dataclass
 from typing import Any
 
 from airflow_asyncjob.testing.emulator.auth import TokenPassportChecker
@@ -23,6 +24,25 @@ def check_latency(seconds: float) -> float:
     if not 0 <= seconds <= MAX_LATENCY:
         raise ValueError(f"latency must be within 0..{MAX_LATENCY:g} seconds, got {seconds!r}")
     return seconds
+
+
+@dataclass
+class Governance:
+    """What getAccountGovernanceInfo / getIntegrationGovernanceInfo answer.
+
+    Attributes:
+        account_limit: accountConcurrencyLimit; None: the emulator's ``concurrency_limit``.
+        unallocated_limit: unallocatedConcurrencyLimit; None: the account limit less the
+            integration's allocation.
+        integration_limit: this integration's own allocation, or None (limitType ``_account``).
+        permitted: False to answer both with InsufficientPermissionFault (a role that is not
+            an administrator).
+    """
+
+    account_limit: int = 5
+    unallocated_limit: int = 5
+    integration_limit: int | None = None
+    permitted: bool = True
 
 
 class Service:
@@ -60,9 +80,11 @@ class Service:
 
     def reset(self) -> None:
         """Forget jobs (preset ones come back), nonces, injections, counters and logged requests;
-        restore the latency given at start."""
+        restore the latency given at start and the governance answers (the account limit =
+        the concurrency limit, no allocation)."""
         with self._lock:
             self.latency = self.default_latency
+            self.governance = Governance(self.concurrency_limit, self.concurrency_limit)
             self._in_flight = self._max_in_flight = 0
             self._over_limit = 0
             self._requests: Counter[str] = Counter()

@@ -38,7 +38,14 @@ HOSTNAME = "partners-java001.svale.netledger.com"
 """The Axis hostname real faults carry; any value does."""
 CONTENT_TYPE = "text/xml; charset=utf-8"
 
-OPERATIONS = ("getServerTime", "checkAsyncStatus", "getAsyncResult", *RESULT_TYPES)
+OPERATIONS = (
+    "getServerTime",
+    "getAccountGovernanceInfo",
+    "getIntegrationGovernanceInfo",
+    "checkAsyncStatus",
+    "getAsyncResult",
+    *RESULT_TYPES,
+)
 WRITE_RESULTS = frozenset(
     {"AsyncAddListResult", "AsyncUpdateListResult", "AsyncUpsertListResult", "AsyncDeleteListResult"}
 )
@@ -380,6 +387,35 @@ def server_time_response(endpoint_version: str, now: float) -> bytes:
     _status(result, ns, True)
     stamp = datetime.fromtimestamp(now, tz=timezone.utc).isoformat(timespec="milliseconds")
     _text(result, etree.QName(ns.core, "serverTime"), stamp.replace("+00:00", "Z"))
+    return _serialize(envelope)
+
+
+def account_governance_response(endpoint_version: str, account_limit: int, unallocated_limit: int) -> bytes:
+    """getAccountGovernanceInfoResponse: ``platformCore:getAccountGovernanceInfoResult`` with
+    status, accountConcurrencyLimit and unallocatedConcurrencyLimit (platform.core.xsd)."""
+    ns = namespaces(endpoint_version)
+    envelope, response = _response(ns, "getAccountGovernanceInfoResponse")
+    result = etree.SubElement(response, etree.QName(ns.core, "getAccountGovernanceInfoResult"))
+    _status(result, ns, True)
+    _text(result, etree.QName(ns.core, "accountConcurrencyLimit"), account_limit)
+    _text(result, etree.QName(ns.core, "unallocatedConcurrencyLimit"), unallocated_limit)
+    return _serialize(envelope)
+
+
+def integration_governance_response(endpoint_version: str, integration_limit: int | None) -> bytes:
+    """getIntegrationGovernanceInfoResponse: ``platformCore:getIntegrationGovernanceInfoResult``
+    with status, then integrationConcurrencyLimit and limitType ``_integrationSpecific`` when
+    the integration has its own allocation, else limitType ``_account`` alone (the schema's
+    GetIntegrationGovernanceInfoLimitType; the Help Center shows no limit without one)."""
+    ns = namespaces(endpoint_version)
+    envelope, response = _response(ns, "getIntegrationGovernanceInfoResponse")
+    result = etree.SubElement(response, etree.QName(ns.core, "getIntegrationGovernanceInfoResult"))
+    _status(result, ns, True)
+    if integration_limit is not None:
+        _text(result, etree.QName(ns.core, "integrationConcurrencyLimit"), integration_limit)
+    _text(
+        result, etree.QName(ns.core, "limitType"), "_integrationSpecific" if integration_limit else "_account"
+    )
     return _serialize(envelope)
 
 
