@@ -176,7 +176,8 @@ class Emulator:
             latency,
             rest_auth=RestAuthenticator(TbaChecker(self.credentials, clock), self._oauth2),
         )
-        self._service.rest_governance_limits = rest_governance_limits
+        self._service.default_rest_governance_limits = rest_governance_limits
+        self._service.reset()
         self.app = build_app(self._service)
         self._requested_port = port
         self._log_level = log_level
@@ -428,7 +429,8 @@ class Emulator:
 
     @property
     def rest_token_seconds(self) -> float:
-        """Validity of REST access tokens issued from now on, seconds."""
+        """Validity of REST access tokens issued from now on, seconds (``reset()`` restores the
+        value given at start)."""
         return self._oauth2.token_seconds
 
     @rest_token_seconds.setter
@@ -461,5 +463,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget jobs (preset jobs come back with fresh timelines), call counts, nonces,
-        idempotency keys, REST access tokens, injections, stats and logged requests."""
+        idempotency keys, REST access tokens, injections, stats and logged requests; restore the
+        latency, ``rest_relative_location``, ``rest_governance_limits`` and ``rest_token_seconds``
+        given at start."""
         self._service.reset()

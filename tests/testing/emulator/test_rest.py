@@ -67,9 +67,6 @@ def rest_emulator(clock: SteppedClock) -> Iterator[Emulator]:
 @pytest.fixture
 def emu(rest_emulator: Emulator, clock: SteppedClock) -> Emulator:
     rest_emulator.reset()
-    rest_emulator.rest_relative_location = False
-    rest_emulator.rest_governance_limits = True
-    rest_emulator.rest_token_seconds = 3600
     clock.offset = 0.0
     return rest_emulator
 
@@ -473,6 +470,8 @@ def test_governance_limits_answer_or_403(tba: httpx.Client, emu: Emulator) -> No
     emu.rest_governance_limits = False
     answer = tba.get("/services/rest/system/v1/governanceLimits")
     assert (answer.status_code, error_code(answer)) == (403, "INSUFFICIENT_PERMISSION")
+    emu.reset()
+    assert emu.rest_governance_limits is True
 
 
 # ---- the shared concurrency limit ------------------------------------------------------------------
