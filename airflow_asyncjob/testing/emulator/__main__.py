@@ -141,10 +141,8 @@ def _rest_connection_lines(emulator: Emulator) -> list[str]:
         lines.append(
             f"  export AIRFLOW_CONN_NETSUITE_REST_DEFAULT='{emulator.airflow_rest_connection_json('oauth2')}'"
         )
-        lines.append("  or, with TBA:")
-    lines.append(
-        f"  export AIRFLOW_CONN_NETSUITE_REST_DEFAULT='{emulator.airflow_rest_connection_json('tba')}'"
-    )
+    # Another conn id for TBA: a parent reading the banner finds one line per connection.
+    lines.append(f"  export AIRFLOW_CONN_NETSUITE_REST_TBA='{emulator.airflow_rest_connection_json('tba')}'")
     return lines
 
 
@@ -167,7 +165,7 @@ def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) ->
         "Airflow REST connection:",
         *_rest_connection_lines(emulator),
         "Admin API (JSON): POST /_emulator/jobs, POST /_emulator/faults, GET /_emulator/stats, "
-        "GET /_emulator/requests, POST /_emulator/reset",
+        "GET /_emulator/requests, POST /_emulator/reset, GET /_emulator/connections",
         "Stop with Ctrl+C or SIGTERM.",
     ]
     print("\n".join(lines), flush=True)

@@ -178,7 +178,7 @@ class Emulator:
         )
         self._service.default_rest_governance_limits = rest_governance_limits
         self._service.reset()
-        self.app = build_app(self._service)
+        self.app = build_app(self._service, self.airflow_connections)
         self._requested_port = port
         self._log_level = log_level
         self._port: int | None = None
@@ -356,6 +356,16 @@ class Emulator:
                 scope="rest_webservices",
             )
         return {"conn_type": REST_CONNECTION_TYPE, "extra": extra}
+
+    def airflow_connections(self) -> dict[str, dict[str, Any]]:
+        """Every Airflow connection for this emulator by a conn id: ``netsuite_default`` (SOAP),
+        ``netsuite_rest_default`` (REST, OAuth 2.0; absent when the emulator holds no private
+        key) and ``netsuite_rest_tba`` (REST, TBA). ``GET /_emulator/connections`` answers it."""
+        found = {"netsuite_default": self.airflow_connection()}
+        if self.rest_client.private_key is not None:
+            found["netsuite_rest_default"] = self.airflow_rest_connection("oauth2")
+        found["netsuite_rest_tba"] = self.airflow_rest_connection("tba")
+        return found
 
     def airflow_rest_connection_json(self, auth: str = "oauth2") -> str:
         """``airflow_rest_connection(auth)`` as JSON, for ``AIRFLOW_CONN_<ID>``."""

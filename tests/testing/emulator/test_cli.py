@@ -125,5 +125,5 @@ def test_cli_verifies_rest_jwts_with_the_public_key_file_it_is_given(tmp_path: P
     banner = process.stdout.read()
     process.stdout.close()
     assert "certificate id: cert-1" in banner
-    assert '"auth_method":"tba"' in banner
+    assert "AIRFLOW_CONN_NETSUITE_REST_TBA='" in banner and '"auth_method":"tba"' in banner
     assert '"auth_method":"oauth2"' not in banner  # it holds no private key to hand out

@@ -569,3 +569,12 @@ def test_request_log_marks_rest_requests_without_the_authorization_header(
         "path": "/services/rest/system/v1/serverTime",
         "body": "",
     }
+
+
+def test_connections_from_the_admin_api_and_no_assertion_in_the_log(emu: Emulator) -> None:
+    fetch_token(emu)
+    assert all(entry["body"] == "" for entry in emu.requests())
+    connections = httpx.get(f"{emu.base_url}/_emulator/connections").json()
+    assert set(connections) == {"netsuite_default", "netsuite_rest_default", "netsuite_rest_tba"}
+    assert connections["netsuite_rest_default"] == emu.airflow_rest_connection("oauth2")
+    assert connections["netsuite_rest_tba"]["extra"]["auth_method"] == "tba"
