@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import copy
+import cProfile
 import gc
 import json
 import os
@@ -106,7 +106,9 @@ class FloorEnvelope:
         return next(root.iter("{*}status")).text or ""
 
 
-async def _concurrently(poll: Callable[[], Awaitable[str]], polls: int, warmup: int, k: int) -> dict[str, float]:
+async def _concurrently(
+    poll: Callable[[], Awaitable[str]], polls: int, warmup: int, k: int
+) -> dict[str, float]:
     async def worker(count: int) -> None:
         for _ in range(count):
             status = await poll()
@@ -221,7 +223,7 @@ def child_triggers(args: argparse.Namespace) -> dict[str, Any]:
             gc.callbacks.remove(on_gc)
         wrong = [
             f"{job_id}: {event!r}"[:300]
-            for (job_id, expected), event in zip(jobs, events)
+            for (job_id, expected), event in zip(jobs, events, strict=True)
             if isinstance(event, BaseException) or event.to_payload().get("status") != expected
         ]
         return {
@@ -292,9 +294,10 @@ def parent(args: argparse.Namespace) -> None:
     scenario = {"jobs": [poll_job, *jobs]}
     print(f"machine: {json.dumps(machine())}", flush=True)
     results: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory() as tmp, EmulatorProcess(
-        scenario=scenario, concurrency_limit=200, latency=args.latency
-    ) as emulator:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        EmulatorProcess(scenario=scenario, concurrency_limit=200, latency=args.latency) as emulator,
+    ):
         env = {**os.environ, "AIRFLOW_CONN_NETSUITE_DEFAULT": emulator.connection_json(max_in_flight=25)}
         jobs_file = Path(tmp) / "jobs.json"
         jobs_file.write_text(json.dumps(expected))
@@ -302,7 +305,16 @@ def parent(args: argparse.Namespace) -> None:
         kinds += ["sync", "urllib3", "triggers"]
         kinds = [kind for kind in kinds if not args.only or kind in args.only.split(",")]
         for kind in kinds:
-            command = ["--child", kind, "--job-id", POLL_JOB_ID, "--polls", str(polls), "--jobs", str(jobs_file)]
+            command = [
+                "--child",
+                kind,
+                "--job-id",
+                POLL_JOB_ID,
+                "--polls",
+                str(polls),
+                "--jobs",
+                str(jobs_file),
+            ]
             if args.profile == kind:
                 command += ["--profile-out", str(Path(tempfile.gettempdir()) / f"asyncjob-cpu-{kind}.prof")]
             emulator.reset()
@@ -334,14 +346,20 @@ def report(r: dict[str, dict[str, Any]]) -> None:
         ("sync: ms/poll", ms["sync"], ""),
         ("sync / urllib3+lxml floor", ms["sync"] / ms["urllib3"], "<= 2"),
         (f"{t['n']:,} triggers: peak RSS MiB", t["max_rss_mib"], "<= 300"),
-        (f"{t['n']:,} triggers: CPU per poll / warm client's (25 in flight)", ms["triggers"] / ms["async-25"], "<= 1.5"),
+        (
+            f"{t['n']:,} triggers: CPU per poll / warm client's (25 in flight)",
+            ms["triggers"] / ms["async-25"],
+            "<= 1.5",
+        ),
         (f"{t['n']:,} triggers: longest GC pause ms", t["gc_max_pause_ms"], "< 250"),
         (f"{t['n']:,} triggers: failures", t["failures"], "0"),
     ]
     print("\n| measure | value | target |\n|---|---|---|")
     for label, value, target in rows:
         if value is None:
-            shown = f"{ms['httpx-4']:.3f} / {ms['httpx-25']:.3f}, {ms['aiohttp-4']:.3f} / {ms['aiohttp-25']:.3f}"
+            shown = (
+                f"{ms['httpx-4']:.3f} / {ms['httpx-25']:.3f}, {ms['aiohttp-4']:.3f} / {ms['aiohttp-25']:.3f}"
+            )
         elif isinstance(value, int):
             shown = f"{value:,}"
         else:
@@ -359,7 +377,9 @@ def report(r: dict[str, dict[str, Any]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--polls", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--triggers", type=int, default=10_000)

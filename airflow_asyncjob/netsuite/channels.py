@@ -1,6 +1,6 @@
-"""Account channels: what the async clients of one account share in one event loop (one httpx
-connection pool (httpx over aiohttp), one AIMD limit on in-flight requests, the async zeep services); the registry
-itself lives in ``process_state.PROCESS_STATE``.
+"""Account channels: what the async clients of one account share in one event loop (one
+connection pool, httpx over aiohttp; one AIMD limit on in-flight requests; the async zeep
+services); the registry itself lives in ``process_state.PROCESS_STATE``.
 
 Imports nothing from Airflow.
 """
