@@ -99,10 +99,10 @@ class RawServer:
         with conn:
             conn.settimeout(10)
             try:
-                request_line, head = self._read_request(conn)
+                request_line, headers = self._read_request(conn)
             except (OSError, ValueError):
                 return  # not HTTP (a TLS handshake) or gone
-            if any(line.lower().startswith("soapaction:") and "GovernanceInfo" in line for line in head):
+            if any(line.lower().startswith("soapaction:") and "GovernanceInfo" in line for line in headers):
                 conn.sendall(http_answer("HTTP/1.1 404 Not Found", {}, b""))
                 return
             if request_line.startswith("GET"):
