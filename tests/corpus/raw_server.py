@@ -1,6 +1,8 @@
 """A loopback HTTP server that answers byte for byte what a corpus case says, then good answers.
 
-It answers any POST; GETs are counted (an external entity resolved by mistake would GET).
+It answers any POST; GETs are counted (an external entity resolved by mistake would GET). The
+governance reads an async channel makes when it opens (getIntegrationGovernanceInfo,
+getAccountGovernanceInfo) get a 404 and are not counted: the cases are about checkAsyncStatus.
 The case's answer is served ``times`` times (``None``: always); every later request gets a
 well-formed ``finished`` checkAsyncStatus answer for the job the tests ask about.
 """
@@ -97,9 +99,12 @@ class RawServer:
         with conn:
             conn.settimeout(10)
             try:
-                request_line = self._read_request(conn)
+                request_line, headers = self._read_request(conn)
             except (OSError, ValueError):
                 return  # not HTTP (a TLS handshake) or gone
+            if any(line.lower().startswith("soapaction:") and "GovernanceInfo" in line for line in headers):
+                conn.sendall(http_answer("HTTP/1.1 404 Not Found", {}, b""))
+                return
             if request_line.startswith("GET"):
                 with self._lock:
                     self.gets.append(request_line)
@@ -129,7 +134,7 @@ class RawServer:
                 pass  # the client hung up first (a refused huge answer)
 
     @staticmethod
-    def _read_request(conn: socket.socket) -> str:
+    def _read_request(conn: socket.socket) -> tuple[str, list[str]]:
         data = b""
         while b"\r\n\r\n" not in data:
             chunk = conn.recv(65536)
@@ -153,7 +158,7 @@ class RawServer:
             if not chunk:
                 break
             body += chunk
-        return lines[0]
+        return lines[0], lines[1:]
 
     @staticmethod
     def _send_huge(conn: socket.socket, *, announce: bool) -> None:

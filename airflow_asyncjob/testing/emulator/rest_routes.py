@@ -169,16 +169,19 @@ async def server_time(request: Request, service: Service, body: bytes) -> Respon
 
 @endpoint("governance_limits")
 async def governance_limits(request: Request, service: Service, body: bytes) -> Response:
-    """GET -> the limits (article_0625010817.html); 403 when ``rest_governance_limits`` is off."""
-    if not service.rest_governance_limits:
+    """GET -> the limits (article_0625010817.html) from the same ``service.governance`` the SOAP
+    getAccountGovernanceInfo / getIntegrationGovernanceInfo answer; 403 when
+    ``rest_governance_limits`` is off or the governance answers are not permitted."""
+    governance = service.governance
+    if not (service.rest_governance_limits and governance.permitted):
         raise RestError(403, "INSUFFICIENT_PERMISSION", title="Forbidden")
-    limit = service.concurrency_limit
+    allocated = governance.integration_limit
     return rest.json_response(
         {
-            "accountConcurrencyLimit": limit,
-            "accountUnallocatedConcurrencyLimit": limit,
-            "integrationConcurrencyLimit": None,
-            "limitType": "accountLimit",
+            "accountConcurrencyLimit": governance.account_limit,
+            "accountUnallocatedConcurrencyLimit": governance.unallocated_limit,
+            "integrationConcurrencyLimit": allocated,
+            "limitType": "integrationSpecific" if allocated is not None else "accountLimit",
         }
     )
 
