@@ -81,6 +81,14 @@ def emulator_server():
         yield emu
 
 
+@pytest.fixture(autouse=True)
+def _fresh_governance():
+    """Each test starts as a new process would: no account's governance read yet."""
+    from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
+
+    PROCESS_STATE.forget_governance()
+
+
 @pytest.fixture
 def emulator(emulator_server, monkeypatch):
     """The emulator, reset, with ``netsuite_default`` pointing at it (endpoint version 2025_2)."""

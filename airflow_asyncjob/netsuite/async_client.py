@@ -22,11 +22,15 @@ from airflow_asyncjob.netsuite import operations
 from airflow_asyncjob.netsuite.channels import AccountChannel, lease_channel
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage, ConcurrencyGovernance
+from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.netsuite.settings import ClientSettings
 from airflow_asyncjob.netsuite.transports import translate
 
 T = TypeVar("T")
+#: Seconds a process keeps what NetSuite said of an account's concurrency limit (or that it did
+#: not tell) before a new channel asks again: the limit changes only when licences do.
+GOVERNANCE_MAX_AGE = 3600.0
 log = logging.getLogger(__name__)
 
 
@@ -47,7 +51,9 @@ async def async_client(
         on_signature: called with each tokenPassport signature before it is sent.
 
     The first lease of a channel asks NetSuite for the account's concurrency limit (see
-    ``AsyncNetSuiteClient.cap_to_account_limit``) and caps the channel's ceiling to it.
+    ``AsyncNetSuiteClient.cap_to_account_limit``) and caps the channel's ceiling to it. What
+    NetSuite said (or that it did not tell) is kept for ``GOVERNANCE_MAX_AGE`` seconds per process,
+    so that channels opened often (a worker's wait, the UI's live fetch) do not ask again each time.
 
     The last lease of an account to exit (normally, by an error or by cancellation) closes the
     account's connection pool.
@@ -56,7 +62,11 @@ async def async_client(
         client = AsyncNetSuiteClient(settings, channel, retry=retry, on_signature=on_signature)
         if not channel.governance_read:  # once per channel open: the first lease asks
             channel.governance_read = True
-            await client.cap_to_account_limit()
+            known, ceiling = PROCESS_STATE.governance_ceiling(channel.account, GOVERNANCE_MAX_AGE)
+            if not known:
+                await client.cap_to_account_limit()
+            elif ceiling is not None:
+                channel.limiter.lower_ceiling(ceiling)
         yield client
 
 
@@ -133,6 +143,7 @@ class AsyncNetSuiteClient(operations.ClientBase):
         try:
             governance = await self.get_concurrency_governance()
         except NetSuiteError as error:
+            PROCESS_STATE.remember_governance(self.channel.account, None)
             log.info(
                 "NetSuite did not tell the account's concurrency limit (%s); keeping max_in_flight=%d.",
                 error.summary.rstrip("."),
@@ -140,6 +151,7 @@ class AsyncNetSuiteClient(operations.ClientBase):
             )
             return None
         ceiling = governance.ceiling
+        PROCESS_STATE.remember_governance(self.channel.account, ceiling)
         if ceiling is None:
             return None
         if ceiling < self.channel.limiter.ceiling:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,8 @@ class ProcessState:
         self._channels: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, AccountChannel]] = (
             weakref.WeakKeyDictionary()
         )
+        # account -> (monotonic seconds when read, the ceiling NetSuite told or None when it did not)
+        self._governance: dict[str, tuple[float, int | None]] = {}
 
     def reset(self) -> None:
         """Forget every document, service, record builder and channel, as in a new process.
@@ -64,6 +67,26 @@ class ProcessState:
             self._services.clear()
             self._record_builders.clear()
             self._channels = weakref.WeakKeyDictionary()
+            self._governance.clear()
+
+    def governance_ceiling(self, account: str, max_age: float) -> tuple[bool, int | None]:
+        """``(known, ceiling)``: whether the account's governance was read in this process within
+        ``max_age`` seconds, and the ceiling it gave (None: NetSuite did not tell)."""
+        with self._lock:
+            seen = self._governance.get(account)
+        if seen is None or time.monotonic() - seen[0] > max_age:
+            return False, None
+        return True, seen[1]
+
+    def remember_governance(self, account: str, ceiling: int | None) -> None:
+        """Remember what the governance read of ``account`` gave (see ``governance_ceiling``)."""
+        with self._lock:
+            self._governance[account] = (time.monotonic(), ceiling)
+
+    def forget_governance(self) -> None:
+        """Forget every governance read (for tests: each starts as a new process would)."""
+        with self._lock:
+            self._governance.clear()
 
     def document(self, endpoint_version: str, records: bool = True) -> zeep.wsdl.Document:
         """The parsed compact schema of an endpoint version, built on first use."""

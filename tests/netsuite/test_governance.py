@@ -1,5 +1,5 @@
 """The account's concurrency limit as NetSuite tells it (getIntegrationGovernanceInfo,
-getAccountGovernanceInfo) caps each channel's limiter, read once per channel open."""
+getAccountGovernanceInfo) caps each channel's limiter, read once per process and hour."""
 
 from __future__ import annotations
 
@@ -36,13 +36,20 @@ async def test_a_higher_account_limit_does_not_raise_the_configured_ceiling(emul
     assert await lease_and_poll([]) == 4
 
 
-async def test_read_once_per_channel_open_not_per_poll(emulator):
+async def test_read_once_per_process_and_hour_not_per_poll_or_channel(emulator, monkeypatch):
+    from airflow_asyncjob.netsuite import async_client
     from airflow_asyncjob.testing.emulator import EXAMPLE_JOB_IDS
 
-    await lease_and_poll([EXAMPLE_JOB_IDS["finished"]] * 5)
+    emulator.set_governance(account_limit=3, unallocated_limit=3)
+    assert await lease_and_poll([EXAMPLE_JOB_IDS["finished"]] * 5) == 3
     assert governance_calls(emulator) == (1, 1)
     assert emulator.stats()["requests"]["checkAsyncStatus"] == 5
-    await lease_and_poll([])  # the channel closed with its last lease: a new one asks again
+    # The channel closed with its last lease; a new one (a worker's wait, the UI's live fetch)
+    # takes the ceiling this process was told, without asking again.
+    assert await lease_and_poll([]) == 3
+    assert governance_calls(emulator) == (1, 1)
+    monkeypatch.setattr(async_client, "GOVERNANCE_MAX_AGE", 0.0)  # an hour later: asked again
+    await lease_and_poll([])
     assert governance_calls(emulator) == (2, 2)
 
 
