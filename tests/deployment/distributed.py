@@ -34,7 +34,7 @@ from typing import Any
 import httpx
 import psutil
 
-from .stack import AirflowStack, Started, StackError, free_port, tail, wait_for
+from .stack import AirflowStack, StackError, Started, free_port, tail, wait_for
 
 POSTGRES_USER = "postgres"
 """The system user the PostgreSQL server runs as when the tests run as root (created if missing)."""
@@ -42,7 +42,7 @@ POSTGRES_USER = "postgres"
 TRIGGERERS = ("triggerer-1", "triggerer-2")
 """The triggerers' names: their process names here and the hostnames they register in the job table."""
 
-HOSTNAME_MODULE = '''"""Airflow's [core] hostname_callable for this deployment: DEPLOYMENT_HOSTNAME, else the FQDN."""
+HOSTNAME_MODULE = '''"""Airflow's [core] hostname_callable here: DEPLOYMENT_HOSTNAME, else the FQDN."""
 import os
 import socket
 
@@ -171,12 +171,14 @@ class DistributedStack(AirflowStack):
         server = self._spawn("postgres", command, dict(os.environ), cwd=self.pg_dir)
         self.started.remove(server)
         self.services.append(server)
-        import psycopg2
+        import psycopg2  # type: ignore[import-untyped]  # no stubs installed
 
         def accepting() -> bool | None:
             self._check_services()
             try:
-                connect = psycopg2.connect(host="127.0.0.1", port=self.pg_port, user="airflow", dbname="postgres")
+                connect = psycopg2.connect(
+                    host="127.0.0.1", port=self.pg_port, user="airflow", dbname="postgres"
+                )
             except psycopg2.OperationalError as error:  # not listening yet, or still starting up
                 raise OSError(str(error).strip()) from None
             with contextlib.closing(connect) as connection:
@@ -308,7 +310,9 @@ class DistributedStack(AirflowStack):
                 cursor.execute(sql, params)
                 return list(cursor.fetchall())
 
-    def trigger_holder(self, dag_id: str, run_id: str, task_id: str) -> tuple[str | None, int | None, str | None]:
+    def trigger_holder(
+        self, dag_id: str, run_id: str, task_id: str
+    ) -> tuple[str | None, int | None, str | None]:
         """A deferred task instance's wait: (its state, the triggerer job id holding its trigger, that
         triggerer's hostname, i.e. one of TRIGGERERS); job id and hostname None while unassigned."""
         rows = self.query(
@@ -358,7 +362,9 @@ class DistributedStack(AirflowStack):
 
     def log_tails(self, lines: int = 25) -> str:
         """The last lines of every Airflow component's and server's log."""
-        services = "\n".join(f"--- {item.name} ({item.log}) ---\n{tail(item.log, lines)}" for item in self.services)
+        services = "\n".join(
+            f"--- {item.name} ({item.log}) ---\n{tail(item.log, lines)}" for item in self.services
+        )
         return f"{super().log_tails(lines)}\n{services}"
 
     def stop(self, timeout: float = 20) -> list[str]:
@@ -378,7 +384,10 @@ class DistributedStack(AirflowStack):
             except subprocess.TimeoutExpired:
                 self.killed.append(f"{item.process.pid} ({item.name})")
                 with contextlib.suppress(psutil.NoSuchProcess):
-                    for proc in [psutil.Process(item.process.pid), *psutil.Process(item.process.pid).children(True)]:
+                    for proc in [
+                        psutil.Process(item.process.pid),
+                        *psutil.Process(item.process.pid).children(True),
+                    ]:
                         proc.kill()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     item.process.wait(timeout=10)

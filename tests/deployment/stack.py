@@ -162,7 +162,7 @@ class AirflowStack:
 
     def components(self) -> list[tuple[str, list[str], dict[str, str]]]:
         """The long-running Airflow processes to start: (name, command, environment overrides)."""
-        started = []
+        started: list[tuple[str, list[str], dict[str, str]]] = []
         for name in COMPONENTS:
             command = [self.python, "-m", "airflow", name]
             if name == "api-server":

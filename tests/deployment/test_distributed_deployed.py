@@ -38,7 +38,9 @@ RUN_TIMEOUT = 180.0
 DEFERRABLE = "example_netsuite_async_job_deferrable"
 RESCHEDULE = "example_netsuite_search_reschedule"
 DEFERRABLE_EXAMPLES = [
-    (dag_id, run) for dag_id in (DEFERRABLE, "example_netsuite_upsert_customers") for run in EXPECTED_RUNS[dag_id]
+    (dag_id, run)
+    for dag_id in (DEFERRABLE, "example_netsuite_upsert_customers")
+    for run in EXPECTED_RUNS[dag_id]
 ]
 """The examples whose sensor defers to a triggerer, with what their runs end in on one machine."""
 
@@ -114,7 +116,9 @@ def test_deferrable_example_ends_as_on_one_machine(
     if "Pausing task as DEFERRED" not in expected.sensor_log:
         return  # a submitted job can end before the first poke: no deferral to check
     # The wait ran in one of the two triggerers: the trigger's log carries its job id.
-    trigger_logs = list((stack.home / "task-logs").glob(f"dag_id={dag_id}/run_id={run_id}/**/*.trigger.*.log"))
+    trigger_logs = list(
+        (stack.home / "task-logs").glob(f"dag_id={dag_id}/run_id={run_id}/**/*.trigger.*.log")
+    )
     assert trigger_logs, f"no trigger log for {dag_id}/{run_id} under {stack.home / 'task-logs'}"
 
 
@@ -135,30 +139,42 @@ def test_killed_triggerer_hands_the_wait_to_the_other(stack: DistributedStack):
     )["job_id"]
     run_id = stack.trigger(DEFERRABLE, {"job_id": job_id})
 
-    def held() -> tuple[int, str] | None:
+    def held() -> bool | None:
         state, triggerer_id, hostname = stack.trigger_holder(DEFERRABLE, run_id, "wait_for_job")
         if state in ("success", "failed", "skipped"):
             raise StackError(f"wait_for_job ended {state} before its trigger was seen in a triggerer")
-        return (triggerer_id, hostname) if state == "deferred" and triggerer_id and hostname else None
+        if state != "deferred" or not triggerer_id or not hostname:
+            return None
+        # The sensor's poke was the first checkAsyncStatus; a second one is the trigger polling.
+        return True if stack.status_requests(job_id) >= 2 else None
 
-    first_id, holder = wait_for("wait_for_job deferred and its trigger held by a triggerer", held, timeout=120)
+    try:
+        wait_for("wait_for_job's trigger polling in a triggerer", held, timeout=150)
+    except StackError as error:
+        raise StackError(f"{error}\n{stack.log_tails()}") from None
+    _, first_id, holder = stack.trigger_holder(DEFERRABLE, run_id, "wait_for_job")  # the holder now
+    assert first_id is not None and holder in TRIGGERERS, (first_id, holder)
     polls_before = stack.status_requests(job_id)
     began = time.monotonic()
     pids = stack.kill(holder)
     (other,) = [name for name in TRIGGERERS if name != holder]
-    print(f"killed {holder} (triggerer job {first_id}, pids {pids}) after {polls_before} checkAsyncStatus polls")
+    print(
+        f"killed {holder} (triggerer job {first_id}, pids {pids}) after {polls_before} checkAsyncStatus polls"
+    )
 
     def taken_over() -> tuple[int, str] | None:
         state, triggerer_id, hostname = stack.trigger_holder(DEFERRABLE, run_id, "wait_for_job")
         if state != "deferred":
             raise StackError(f"wait_for_job is {state}, not deferred, before a take-over was seen")
-        return (triggerer_id, hostname) if triggerer_id and triggerer_id != first_id else None
+        taken = triggerer_id and hostname and triggerer_id != first_id
+        return (triggerer_id, hostname) if taken else None  # type: ignore[return-value]
 
     try:
         second_id, new_holder = wait_for(f"the trigger taken over from {holder}", taken_over, timeout=90)
     except StackError as error:
         raise StackError(f"{error}\n{stack.log_tails()}") from None
-    print(f"{new_holder} (job {second_id}) took the trigger over {time.monotonic() - began:.1f} s after the kill")
+    took = time.monotonic() - began
+    print(f"{new_holder} (job {second_id}) took the trigger over {took:.1f} s after the kill")
     assert new_holder == other
 
     run = wait_run(stack, DEFERRABLE, run_id)
@@ -172,7 +188,8 @@ def test_killed_triggerer_hands_the_wait_to_the_other(stack: DistributedStack):
     assert (final["job_id"], final["status"]) == (job_id, "finishedWithErrors")
     assert stack.xcom(DEFERRABLE, run_id, "report_failed_records") == FAILED_RECORDS
     assert stack.status_requests(job_id) > polls_before, "no poll after the kill: who saw the job end?"
-    print(f"run ended {time.monotonic() - began:.1f} s after the kill; {stack.status_requests(job_id)} polls in all")
+    ended, polls = time.monotonic() - began, stack.status_requests(job_id)
+    print(f"run ended {ended:.1f} s after the kill; {polls} checkAsyncStatus requests in all")
 
 
 def test_killed_worker_during_reschedule_wait_ends_on_the_retry(stack: DistributedStack):
@@ -196,7 +213,9 @@ def test_killed_worker_during_reschedule_wait_ends_on_the_retry(stack: Distribut
         return stack.api("GET", f"/dags/{RESCHEDULE}/dagRuns/{run_id}/taskInstances/wait_for_search")["state"]
 
     # A first poke saw the job running and gave the slot back: the sensor waits in reschedule mode.
-    wait_for("wait_for_search up_for_reschedule", lambda: True if state() == "up_for_reschedule" else None, 120)
+    wait_for(
+        "wait_for_search up_for_reschedule", lambda: True if state() == "up_for_reschedule" else None, 120
+    )
     # The next poke's checkAsyncStatus hangs 30 s in the emulator: the worker is killed inside it.
     stack.emulator("POST", "faults", json={"kind": "delay", "operation": "checkAsyncStatus", "seconds": 30})
 
@@ -216,7 +235,10 @@ def test_killed_worker_during_reschedule_wait_ends_on_the_retry(stack: Distribut
 
     run = wait_run(stack, RESCHEDULE, run_id)
     print(f"run ended {run['state']} {time.monotonic() - began:.1f} s after the kill")
-    assert stack.task_states(RESCHEDULE, run_id) == {"wait_for_search": "success", "read_search_pages": "success"}
+    assert stack.task_states(RESCHEDULE, run_id) == {
+        "wait_for_search": "success",
+        "read_search_pages": "success",
+    }
     tries = stack.api("GET", f"/dags/{RESCHEDULE}/dagRuns/{run_id}/taskInstances/wait_for_search/tries")
     states = {t["try_number"]: t["state"] for t in tries["task_instances"]}
     print("wait_for_search tries:", states)
