@@ -123,15 +123,16 @@ def test_deferrable_example_ends_as_on_one_machine(
 
 
 def test_killed_triggerer_hands_the_wait_to_the_other(stack: DistributedStack):
-    # processing 45 s from the first poke: the kill, the 10 s until the triggerer counts as dead and
-    # the other's take-over all fall inside it.
+    # 60 s of processing from the sensor's first poke: a triggerer's first trigger can take 30-40 s
+    # to its first poll (docs/deployment.md); the kill, the 10 s until the triggerer counts as dead
+    # and the other's take-over must all fall inside the job.
     job_id = stack.emulator(
         "POST",
         "jobs",
         json={
             "operation": "asyncUpsertList",
             "pending_seconds": 1,
-            "processing_seconds": 45,
+            "processing_seconds": 60,
             "status": "finishedWithErrors",
             "start_on_first_request": True,
             "records": KILL_JOB_RECORDS,
