@@ -123,6 +123,8 @@ class AirflowStack:
         self.timings: dict[str, float] = {}
         self.killed: list[str] = []
         """Processes that ignored ``stop``'s SIGTERM: started ones past its timeout, descendants past 5 s."""
+        self.killed_on_purpose: set[str] = set()
+        """Started processes a test killed (their exit is no failure of the deployment)."""
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class AirflowStack:
         self.home.mkdir(parents=True)
         self.logs.mkdir(parents=True)
         began = time.monotonic()
+        self.start_services()
         self.connection_uri = self._start_emulator()
         env = self.environment()
         migrate_log = self.logs / "db-migrate.log"
@@ -149,13 +152,23 @@ class AirflowStack:
         if result.returncode:
             raise StackError(f"airflow db migrate exited {result.returncode}:\n{tail(migrate_log)}")
         self.timings["db migrate"] = time.monotonic() - began
+        for name, command, overrides in self.components():
+            self._spawn(name, command, {**env, **overrides})
+        self.wait_healthy(timeout=180)
+        self.timings["start"] = time.monotonic() - began
+
+    def start_services(self) -> None:
+        """Start what Airflow needs before ``db migrate`` (nothing here: SQLite is a file)."""
+
+    def components(self) -> list[tuple[str, list[str], dict[str, str]]]:
+        """The long-running Airflow processes to start: (name, command, environment overrides)."""
+        started: list[tuple[str, list[str], dict[str, str]]] = []
         for name in COMPONENTS:
             command = [self.python, "-m", "airflow", name]
             if name == "api-server":
                 command += ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "1"]
-            self._spawn(name, command, env)
-        self.wait_healthy(timeout=180)
-        self.timings["start"] = time.monotonic() - began
+            started.append((name, command, {}))
+        return started
 
     def stop(self, timeout: float = 20) -> list[str]:
         """Stop every process started and all their descendants.
@@ -221,9 +234,9 @@ class AirflowStack:
         env.update(self.extra_env)
         return env
 
-    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> Started:
+    def _spawn(self, name: str, command: list[str], env: dict[str, str], cwd: Path | None = None) -> Started:
         log = self.logs / f"{name}.log"
-        with log.open("wb") as out:
+        with log.open("ab") as out:  # a process started again under the same name appends
             process = subprocess.Popen(
                 command,
                 env=env,
@@ -231,7 +244,7 @@ class AirflowStack:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group, so that stop() reaches its children
-                cwd=self.workdir,
+                cwd=cwd or self.workdir,
             )
         item = Started(name, process, log)
         self.started.append(item)
@@ -409,7 +422,7 @@ class AirflowStack:
 
     def _check_alive(self) -> None:
         for item in self.started:
-            if item.process.poll() is not None:
+            if item.name not in self.killed_on_purpose and item.process.poll() is not None:
                 raise StackError(
                     f"{item.name} exited with {item.process.returncode}; its log ({item.log}):\n"
                     f"{tail(item.log)}"
