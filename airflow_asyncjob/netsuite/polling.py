@@ -51,7 +51,16 @@ class PollSample:
 
 
 def _trusted(seconds: float) -> float | None:
-    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_TRUSTED_ESTIMATE else None
+    # 0.0 is NetSuite's "no estimate" (its documented pending answer reports 0.0 seconds left),
+    # not "done": a job that is done says so in its status.
+    return seconds if math.isfinite(seconds) and 0 < seconds <= MAX_TRUSTED_ESTIMATE else None
+
+
+#: The share of the seconds expected to be left that the next wait takes: each poll halves the
+#: distance to the expected end (docs/performance.md, "Polling budget", shows the trade-off).
+FRACTION_OF_REMAINING = 0.5
+#: Without any estimate, each wait is this many times the one before (from ``min_interval``).
+GROWTH_WITHOUT_ESTIMATE = 2.0
 
 
 def next_poll_interval(
@@ -68,10 +77,12 @@ def next_poll_interval(
     Args:
         now: monotonic seconds when this answer came.
         percent_completed: percent (0..100) from this answer.
-        est_remaining_duration: seconds from this answer.
+        est_remaining_duration: seconds from this answer; 0.0 (NetSuite's pending answer) and
+            anything not finite, negative or above MAX_TRUSTED_ESTIMATE count as no estimate.
         previous: the sample of the poll before, or None on the first.
-        min_interval: seconds, > 0 (the sensor's poke_interval).
-        max_interval: seconds, >= min_interval.
+        min_interval: seconds, > 0 (the sensor's poke_interval): the wait near the expected end,
+            hence the detection delay when the numbers NetSuite sends carry information.
+        max_interval: seconds, >= min_interval: the longest wait, hence the worst detection delay.
 
     Raises:
         ConfigurationError: bounds that are not finite, not positive, or in the wrong order.
@@ -88,9 +99,9 @@ def next_poll_interval(
             estimates.append(_trusted((100.0 - min(percent_completed, 100.0)) * elapsed / gained))
     known = [e for e in estimates if e is not None]
     if known:
-        wanted = min(known) / 2
-    elif previous is not None:
-        wanted = previous.interval * 2
+        wanted = min(known) * FRACTION_OF_REMAINING
+    elif previous is not None and math.isfinite(previous.interval):
+        wanted = previous.interval * GROWTH_WITHOUT_ESTIMATE
     else:
         wanted = min_interval
     return min(max_interval, max(min_interval, wanted))

@@ -210,6 +210,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 raise
         journal.record_poll(context, self, status)  # UI: the NetSuite job tab
         self.log.info("NetSuite async %s", status.describe())
+        self._last_status = status  # the deferred trigger's first wait starts from it
         return self._decide(status)
 
     def _decide(self, status: AsyncJobStatus) -> bool | PokeReturnValue:
@@ -249,6 +250,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 end_time=time.time() + left,
                 timeout=self.hook.timeout,
                 retry=self.retry,
+                last=getattr(self, "_last_status", None),
             ),
             method_name="execute_complete",
             timeout=deferral_timeout(left),

@@ -31,6 +31,13 @@ def test_half_of_netsuites_estimate():
     assert interval(est=120.0) == 60.0
 
 
+def test_an_estimate_of_zero_is_no_estimate():
+    # NetSuite's pending answer says 0.0 seconds left: back off as without an estimate.
+    assert interval(est=0.0) == 5.0
+    previous = PollSample(at=95.0, percent_completed=10.0, interval=40.0)
+    assert interval(est=0.0, previous=previous) == 80.0
+
+
 def test_estimate_is_clamped_to_the_bounds():
     assert interval(est=2.0) == 5.0
     assert interval(est=10_000.0) == 300.0
