@@ -237,7 +237,7 @@ def wait_airflow_backoff(job: Job, poke: float, max_wait: float, seed: int) -> t
 
 def summarize(jobs: list[Job], results: Iterable[tuple[int, float]]) -> dict[str, float]:
     calls, delays, shares = [], [], []
-    for job, (count, delay) in zip(jobs, results):
+    for job, (count, delay) in zip(jobs, results, strict=True):
         calls.append(count)
         delays.append(delay)
         shares.append(100.0 * delay / job.length)
@@ -262,7 +262,11 @@ def policies(regime: str) -> list[tuple[str, str, Callable[[Job, int], tuple[int
         rows.append(("fixed", f"fixed {seconds} s", _ours(seconds, seconds)))
     for poke, max_wait in BACKOFF:
         rows.append(
-            ("backoff", f"Airflow exponential_backoff, poke {poke}, max_wait {max_wait}", _backoff(poke, max_wait))
+            (
+                "backoff",
+                f"Airflow exponential_backoff, poke {poke}, max_wait {max_wait}",
+                _backoff(poke, max_wait),
+            )
         )
     return rows
 
@@ -287,11 +291,20 @@ def simulate(count: int, seed: int, extra_fixed: list[float]) -> list[dict[str, 
                 started = time.process_time()
                 stats = summarize(jobs, (wait(job, index) for index, job in enumerate(jobs)))
                 rows.append(
-                    {"mix": mix, "regime": regime, "kind": kind, "policy": label, **stats,
-                     "cpu_s": time.process_time() - started}
+                    {
+                        "mix": mix,
+                        "regime": regime,
+                        "kind": kind,
+                        "policy": label,
+                        **stats,
+                        "cpu_s": time.process_time() - started,
+                    }
                 )
-                print(f"{mix:5} {regime:11} {label:58} calls {stats['calls_mean']:7.2f} "
-                      f"p95 delay {stats['delay_p95']:7.1f} s", flush=True)
+                print(
+                    f"{mix:5} {regime:11} {label:58} calls {stats['calls_mean']:7.2f} "
+                    f"p95 delay {stats['delay_p95']:7.1f} s",
+                    flush=True,
+                )
     return rows
 
 
@@ -302,7 +315,7 @@ def fixed_calls_at(rows: list[dict[str, Any]], mix: str, regime: str, delay_p95:
         for r in rows
         if r["mix"] == mix and r["regime"] == regime and r["kind"] in ("fixed", "frontier")
     )
-    for (d0, c0), (d1, c1) in zip(curve, curve[1:]):
+    for (d0, c0), (d1, c1) in zip(curve, curve[1:], strict=False):
         if d0 <= delay_p95 <= d1:
             w = (math.log(delay_p95) - math.log(d0)) / (math.log(d1) - math.log(d0))
             return math.exp(math.log(c0) + w * (math.log(c1) - math.log(c0)))
@@ -321,19 +334,29 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         "fixed": dict(marker="s", color="tab:gray", linestyle="none", label="fixed 30 / 60 / 300 s"),
         "frontier": dict(marker=".", color="tab:gray", linestyle=":", label="fixed, other intervals"),
         "backoff": dict(marker="^", color="tab:red", linestyle="none", label="Airflow exponential_backoff"),
-        "ours-old-defaults": dict(marker="x", color="tab:green", linestyle="none", label="ours, poke 60, max 300"),
-        "double": dict(marker="+", color="tab:purple", linestyle="none", label="ours, poke 60, double first poll"),
+        "ours-old-defaults": dict(
+            marker="x", color="tab:green", linestyle="none", label="ours, poke 60, max 300"
+        ),
+        "double": dict(
+            marker="+", color="tab:purple", linestyle="none", label="ours, poke 60, double first poll"
+        ),
     }
     for i, mix in enumerate(MIXES):
         for j, regime in enumerate(REGIMES):
             ax = axes[i][j]
             cell = [r for r in rows if r["mix"] == mix and r["regime"] == regime]
-            fixed = sorted((r for r in cell if r["kind"] in ("fixed", "frontier")), key=lambda r: r["delay_p95"])
+            fixed = sorted(
+                (r for r in cell if r["kind"] in ("fixed", "frontier")), key=lambda r: r["delay_p95"]
+            )
             ax.plot([r["delay_p95"] for r in fixed], [r["calls_mean"] for r in fixed], **styles["frontier"])
             share = 1 / 3 if mix == "long" else 2 / 3
             ax.plot(
-                [r["delay_p95"] for r in fixed], [share * r["calls_mean"] for r in fixed],
-                color="tab:gray", linestyle="--", linewidth=0.8, label=f"goal: {' 1/3' if mix == 'long' else ' 2/3'} x fixed",
+                [r["delay_p95"] for r in fixed],
+                [share * r["calls_mean"] for r in fixed],
+                color="tab:gray",
+                linestyle="--",
+                linewidth=0.8,
+                label=f"goal: {' 1/3' if mix == 'long' else ' 2/3'} x fixed",
             )
             for kind in ("ours", "fixed", "backoff", "ours-old-defaults", "double"):
                 points = sorted((r for r in cell if r["kind"] == kind), key=lambda r: r["delay_p95"])
@@ -356,18 +379,21 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| mix | regime | policy | calls/job mean | p95 | delay p50 s | p95 s | p50 % of job | p95 % | fixed's calls at that p95 delay | ours / fixed |",
+        "| mix | regime | policy | calls/job mean | p95 | delay p50 s | p95 s | p50 % of job | p95 % "
+        "| fixed's calls at that p95 delay | ours / fixed |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["kind"] == "frontier":
             continue
-        fixed = fixed_calls_at(rows, r["mix"], r["regime"], r["delay_p95"]) if r["kind"] != "fixed" else math.nan
+        fixed = (
+            fixed_calls_at(rows, r["mix"], r["regime"], r["delay_p95"]) if r["kind"] != "fixed" else math.nan
+        )
         ratio = r["calls_mean"] / fixed if fixed == fixed else math.nan
         lines.append(
             f"| {r['mix']} | {r['regime']} | {r['policy']} | {r['calls_mean']:.1f} | {r['calls_p95']:.0f} | "
-            f"{r['delay_p50']:.0f} | {r['delay_p95']:.0f} | {r['delay_pct_p50']:.1f} | {r['delay_pct_p95']:.1f} | "
-            + (f"{fixed:.1f} | {ratio:.2f} |" if fixed == fixed else "| |")
+            f"{r['delay_p50']:.0f} | {r['delay_p95']:.0f} | {r['delay_pct_p50']:.1f} | "
+            f"{r['delay_pct_p95']:.1f} | " + (f"{fixed:.1f} | {ratio:.2f} |" if fixed == fixed else "| |")
         )
     return "\n".join(lines)
 
@@ -393,7 +419,11 @@ def emulator_run(jobs: int, latency: float, scale: float, seed: int) -> list[dic
                 specs = [j for j in make_jobs(mix, "informative", jobs, seed)]
                 hook = SoapAsyncJobHook()
 
-                async def one(job: Job) -> float:
+                # Each closure runs within its own iteration (asyncio.run below), so the loop
+                # variables it reads are this iteration's.
+                async def one(
+                    job: Job, hook: Any = hook, poke: float = poke, longest: float = longest
+                ) -> float:
                     job_id = emulator.create_job(
                         {
                             "operation": "asyncUpsertList",
@@ -419,13 +449,21 @@ def emulator_run(jobs: int, latency: float, scale: float, seed: int) -> list[dic
                         await trigger.wait(client)
                     return (time.monotonic() - started - job.length * scale) / scale
 
-                async def all_jobs() -> list[float]:
+                async def all_jobs(specs: list[Job] = specs) -> list[float]:
                     return list(await asyncio.gather(*(one(j) for j in specs)))
 
                 delays = asyncio.run(all_jobs())
                 requests = emulator.stats()["requests"]["checkAsyncStatus"]
-                exact = [Job(j.pending, j.processing, [j.processing * (k + 1) / SEGMENTS for k in range(SEGMENTS)],
-                             "informative", random.Random(0)) for j in specs]
+                exact = [
+                    Job(
+                        j.pending,
+                        j.processing,
+                        [j.processing * (k + 1) / SEGMENTS for k in range(SEGMENTS)],
+                        "informative",
+                        random.Random(0),
+                    )
+                    for j in specs
+                ]
                 saved = REGIMES["informative"]
                 REGIMES["informative"] = 0.0
                 try:
@@ -451,9 +489,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--plot", default=str(ROOT / "docs" / "img" / "polling-budget.png"))
     parser.add_argument("--json", help="write every row here")
-    parser.add_argument("--emulator-jobs", type=int, default=6, help="jobs per mix against the emulator; 0: none")
+    parser.add_argument(
+        "--emulator-jobs", type=int, default=6, help="jobs per mix against the emulator; 0: none"
+    )
     parser.add_argument("--latency", type=float, default=0.05, help="the emulator's seconds per request")
-    parser.add_argument("--time-scale", type=float, default=1 / 60, help="emulator run: seconds per simulated second")
+    parser.add_argument(
+        "--time-scale", type=float, default=1 / 60, help="emulator run: seconds per simulated second"
+    )
     parser.add_argument("--no-simulation", action="store_true")
     args = parser.parse_args(argv)
     logging.disable(logging.INFO)  # the trigger's one line per poll (Airflow logs through structlog)
