@@ -356,7 +356,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
                 color="tab:gray",
                 linestyle="--",
                 linewidth=0.8,
-                label=f"goal: {' 1/3' if mix == 'long' else ' 2/3'} x fixed",
+                label="goal: 2/3 x fixed (short row), 1/3 x fixed (long row)" if mix == "short" else None,
             )
             for kind in ("ours", "fixed", "backoff", "ours-old-defaults", "double"):
                 points = sorted((r for r in cell if r["kind"] == kind), key=lambda r: r["delay_p95"])
