@@ -23,6 +23,7 @@ from airflow_asyncjob.errors import task_exception
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
+from airflow_asyncjob.netsuite.polling import next_poll_interval
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger, JobEvent, retry_values
 
@@ -85,9 +86,25 @@ def status_trigger(
     end_time: float,
     timeout: float,
     retry: RetryPolicy | None,
+    last: AsyncJobStatus | None = None,
 ) -> AsyncJobStatusTrigger:
     """The trigger that waits for ``job_id`` until ``end_time`` (Unix seconds), with the hook's
-    per-request ``timeout`` (seconds) and retry policy as plain values."""
+    per-request ``timeout`` (seconds) and retry policy as plain values.
+
+    ``last`` is the status the caller has just seen (the sensor's poke, the submit's answer), or
+    None: the trigger then first waits what that status calls for (``next_poll_interval``)
+    instead of polling again at once.
+    """
+    first_poll_after = 0.0
+    if last is not None:
+        first_poll_after = next_poll_interval(
+            now=0.0,
+            percent_completed=last.percent_completed,
+            est_remaining_duration=last.est_remaining_duration,
+            previous=None,
+            min_interval=float(poke_interval),
+            max_interval=float(max_poll_interval),
+        )
     return AsyncJobStatusTrigger(
         job_id=job_id,
         netsuite_conn_id=netsuite_conn_id,
@@ -96,6 +113,7 @@ def status_trigger(
         end_time=end_time,
         timeout=timeout,
         retry=retry_values(retry) if retry is not None else None,
+        first_poll_after=first_poll_after,
     )
 
 

@@ -3,19 +3,27 @@
 The rule (also in docs/sensor.md):
 
 1. Estimate the seconds left from two sources, ignoring any that is not a finite number of
-   seconds between 0 and ``MAX_TRUSTED_ESTIMATE``:
+   seconds above 0 and at most ``MAX_TRUSTED_ESTIMATE`` (0.0 is NetSuite's "no estimate": its
+   documented pending answer reports ``estRemainingDuration`` 0.0):
 
-   - NetSuite's ``estRemainingDuration`` (seconds; schema type AsyncStatusResult);
+   - NetSuite's ``estRemainingDuration`` (seconds; schema type AsyncStatusResult; Help Center
+     "Checking the Status of an Asynchronous Job": "the estimated time remaining ... measured
+     in seconds"; how accurate it is, is UNVERIFIED);
    - the progress seen: percentCompleted gained since the previous poll, over the seconds between
      the two polls, extrapolated to 100 percent.
 
-2. With an estimate, wait half of the smaller one: each poll halves the distance to the expected
-   end, so a job is seen finished soon after it finishes while a long job is asked rarely.
+2. With an estimate, wait a quarter (``FRACTION_OF_REMAINING``) of the smaller one: far from
+   the end the waits are long, near it they shrink to ``min_interval``, so a job is seen
+   finished within about ``min_interval`` of its end while a long job is asked rarely.
    Without one, wait twice the previous wait (the first wait is ``min_interval``).
 
 3. Clamp to ``[min_interval, max_interval]`` (the sensor's ``poke_interval`` and
    ``max_poll_interval``). Whatever NetSuite sends (NaN, INF, negative, 1e12), the result stays
    within these bounds, so polling neither stalls nor spins.
+
+So ``min_interval`` sets the detection delay when NetSuite's numbers carry information (p95
+delay about ``min_interval``), and ``max_interval`` bounds it when they carry none; the
+trade-off against calls per job is measured by benchmarks/polling_budget.py.
 
 After a poll that failed (``failed_poll_interval``): the last wait, or ``min_interval`` before
 any answer, doubled for each failure in a row after the first, at most ``max_interval``.
@@ -51,7 +59,19 @@ class PollSample:
 
 
 def _trusted(seconds: float) -> float | None:
-    return seconds if math.isfinite(seconds) and 0 <= seconds <= MAX_TRUSTED_ESTIMATE else None
+    # 0.0 is NetSuite's "no estimate" (its documented pending answer reports 0.0 seconds left),
+    # not "done": a job that is done says so in its status.
+    return seconds if math.isfinite(seconds) and 0 < seconds <= MAX_TRUSTED_ESTIMATE else None
+
+
+#: The share of the seconds expected to be left that the next wait takes: each poll cuts the
+#: distance to the expected end by a quarter. Chosen from benchmarks/polling_budget.py
+#: (docs/performance.md, "Polling budget"): 0.5 takes fewer calls when the estimate is good, but
+#: one estimate twice too long then overshoots the end (p95 delay 500-660 s on hour-long jobs
+#: with noisy estimates); 0.25 keeps the p95 delay at ``min_interval`` in every regime measured.
+FRACTION_OF_REMAINING = 0.25
+#: Without any estimate, each wait is this many times the one before (from ``min_interval``).
+GROWTH_WITHOUT_ESTIMATE = 2.0
 
 
 def next_poll_interval(
@@ -68,10 +88,12 @@ def next_poll_interval(
     Args:
         now: monotonic seconds when this answer came.
         percent_completed: percent (0..100) from this answer.
-        est_remaining_duration: seconds from this answer.
+        est_remaining_duration: seconds from this answer; 0.0 (NetSuite's pending answer) and
+            anything not finite, negative or above MAX_TRUSTED_ESTIMATE count as no estimate.
         previous: the sample of the poll before, or None on the first.
-        min_interval: seconds, > 0 (the sensor's poke_interval).
-        max_interval: seconds, >= min_interval.
+        min_interval: seconds, > 0 (the sensor's poke_interval): the wait near the expected end,
+            hence the detection delay when the numbers NetSuite sends carry information.
+        max_interval: seconds, >= min_interval: the longest wait, hence the worst detection delay.
 
     Raises:
         ConfigurationError: bounds that are not finite, not positive, or in the wrong order.
@@ -88,9 +110,9 @@ def next_poll_interval(
             estimates.append(_trusted((100.0 - min(percent_completed, 100.0)) * elapsed / gained))
     known = [e for e in estimates if e is not None]
     if known:
-        wanted = min(known) / 2
-    elif previous is not None:
-        wanted = previous.interval * 2
+        wanted = min(known) * FRACTION_OF_REMAINING
+    elif previous is not None and math.isfinite(previous.interval):
+        wanted = previous.interval * GROWTH_WITHOUT_ESTIMATE
     else:
         wanted = min_interval
     return min(max_interval, max(min_interval, wanted))

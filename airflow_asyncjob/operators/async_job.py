@@ -373,6 +373,7 @@ class AsyncJobSubmitOperator(BaseOperator):
             end_time=time.time() + self.timeout,
             timeout=self.hook.timeout,
             retry=self.retry,
+            last=last if last is not None and last.job_id == job_id else None,  # no second poll at once
         )
         if self.deferrable:
             self.defer(

@@ -65,9 +65,15 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     With ``deferrable=True`` the sensor pokes once and, if the job is still running, hands the
     wait to AsyncJobStatusTrigger in the triggerer (no worker slot is held) with the time left of
     ``timeout``. The event comes back to ``execute_complete``, which decides exactly as ``poke``
-    does. There the wait adapts: the next poll comes after half of the seconds NetSuite's
-    estRemainingDuration or the progress seen says are left (the smaller), or after twice the
-    last wait when neither is usable, always within ``[poke_interval, max_poll_interval]``.
+    does. There the wait adapts: the next poll comes after a quarter of the seconds NetSuite's
+    estRemainingDuration or the progress seen says are left (the smaller; an estimate of 0.0 is
+    none), or after twice the last wait when neither is usable, always within
+    ``[poke_interval, max_poll_interval]``; the trigger's first poll comes after the wait the
+    poke's status calls for, not at once. ``poke_interval`` is the knob that sets the detection
+    delay (seconds from the job's end to the poll that sees it): about ``poke_interval`` at the
+    95th percentile when NetSuite's numbers carry information; ``max_poll_interval`` bounds it
+    when they carry none. benchmarks/polling_budget.py measures the trade-off against calls per
+    job (docs/performance.md, "Polling budget").
     Running out of ``timeout`` fails the task without retry (AirflowSensorTimeout), or skips it
     with ``soft_fail=True``. An event the sensor does not recognise fails the task, quoting it.
 
@@ -210,6 +216,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 raise
         journal.record_poll(context, self, status)  # UI: the NetSuite job tab
         self.log.info("NetSuite async %s", status.describe())
+        self._last_status = status  # the deferred trigger's first wait starts from it
         return self._decide(status)
 
     def _decide(self, status: AsyncJobStatus) -> bool | PokeReturnValue:
@@ -249,6 +256,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
                 end_time=time.time() + left,
                 timeout=self.hook.timeout,
                 retry=self.retry,
+                last=getattr(self, "_last_status", None),
             ),
             method_name="execute_complete",
             timeout=deferral_timeout(left),

@@ -20,6 +20,7 @@ from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.polling import (
     PollSample,
     check_bounds,
+    check_seconds,
     failed_poll_interval,
     next_poll_interval,
 )
@@ -155,10 +156,15 @@ class AsyncJobStatusTrigger(BaseTrigger):
         retry: the client's retry policy for transient failures as plain values, the fields of
             ``RetryPolicy`` (``{"max_attempts": 5, "max_delay": 120.0, ...}``; any left out keep
             their defaults), or None for the defaults. The sensor passes its own.
+        first_poll_after: seconds to wait before the first poll (>= 0; never past ``end_time``).
+            A caller that has just seen the job's status (the sensor's poke, the submit's
+            answer) passes the wait that status calls for, so that deferring costs no extra
+            checkAsyncStatus call; 0 polls at once.
 
     Raises:
         ConfigurationError: bounds that are not positive finite seconds, or in the wrong order;
-            a retry policy with unknown fields or values out of range.
+            a retry policy with unknown fields or values out of range; a ``first_poll_after``
+            that is not a number of seconds between 0 and ``polling.MAX_WAIT``.
     """
 
     def __init__(
@@ -171,9 +177,12 @@ class AsyncJobStatusTrigger(BaseTrigger):
         end_time: float | None = None,
         timeout: float = 60.0,
         retry: Mapping[str, Any] | None = None,
+        first_poll_after: float = 0.0,
     ) -> None:
         super().__init__()
         check_bounds(poke_interval, max_poll_interval, names=("poke_interval", "max_poll_interval"))
+        if check_seconds("first_poll_after", first_poll_after) < 0:
+            raise ConfigurationError(f"first_poll_after={first_poll_after!r} must be >= 0 seconds.")
         if end_time is not None and not math.isfinite(end_time):
             raise ValueError(f"end_time must be a finite Unix time in seconds or None, got {end_time!r}.")
         self.job_id = job_id
@@ -183,6 +192,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
         self.end_time = end_time
         self.timeout = float(timeout)
         self.retry = retry_values(retry_policy(retry)) if retry is not None else None
+        self.first_poll_after = float(first_poll_after)
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and plain arguments (no secret: the connection is read again in ``run``)."""
@@ -196,6 +206,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 "end_time": self.end_time,
                 "timeout": self.timeout,
                 "retry": self.retry,
+                "first_poll_after": self.first_poll_after,
             },
         )
 
@@ -226,6 +237,11 @@ class AsyncJobStatusTrigger(BaseTrigger):
         failure: NetSuiteError | None = None
         failures = 0  # transient failures in a row
         refusals = 0  # concurrency faults in a row
+        if self.first_poll_after > 0:  # the caller has just polled: no second poll at once
+            wait = self.first_poll_after
+            if self.end_time is not None:
+                wait = min(wait, max(0.0, self.end_time - time.time()))
+            await asyncio.sleep(wait)
         while True:
             try:
                 last = await client.check_async_status(self.job_id, retry_refused=False)

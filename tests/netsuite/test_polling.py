@@ -27,8 +27,15 @@ def interval(percent=10.0, est=0.0, previous=None, now=100.0, **bounds):
     )
 
 
-def test_half_of_netsuites_estimate():
-    assert interval(est=120.0) == 60.0
+def test_a_quarter_of_netsuites_estimate():
+    assert interval(est=120.0) == 30.0
+
+
+def test_an_estimate_of_zero_is_no_estimate():
+    # NetSuite's pending answer says 0.0 seconds left: back off as without an estimate.
+    assert interval(est=0.0) == 5.0
+    previous = PollSample(at=95.0, percent_completed=10.0, interval=40.0)
+    assert interval(est=0.0, previous=previous) == 80.0
 
 
 def test_estimate_is_clamped_to_the_bounds():
@@ -37,14 +44,14 @@ def test_estimate_is_clamped_to_the_bounds():
 
 
 def test_progress_seen_gives_an_estimate_when_netsuite_gives_none():
-    # 20 percent in 10 s -> 80 percent left takes 40 s -> wait 20 s
+    # 20 percent in 10 s -> 80 percent left takes 40 s -> wait 10 s
     previous = PollSample(at=90.0, percent_completed=0.0, interval=5.0)
-    assert interval(percent=20.0, est=float("nan"), previous=previous, now=100.0) == 20.0
+    assert interval(percent=20.0, est=float("nan"), previous=previous, now=100.0) == 10.0
 
 
 def test_the_smaller_estimate_wins():
     previous = PollSample(at=90.0, percent_completed=0.0, interval=5.0)
-    assert interval(percent=20.0, est=200.0, previous=previous, now=100.0) == 20.0
+    assert interval(percent=20.0, est=200.0, previous=previous, now=100.0) == 10.0
 
 
 @pytest.mark.parametrize("est", [float("nan"), float("inf"), -1.0, 1e12])

@@ -52,7 +52,7 @@ def test_the_interval_is_always_within_its_bounds(bounds, now, percent, est, pre
 
 @SETTINGS
 @given(bounds=valid_bounds(), est=st.floats(min_value=0, max_value=30 * 24 * 3600.0))
-def test_a_trusted_estimate_on_the_first_poll_waits_half_of_it(bounds, est):
+def test_a_trusted_estimate_on_the_first_poll_waits_a_quarter_of_it(bounds, est):
     low, high = bounds
     interval = next_poll_interval(
         now=0.0,
@@ -62,7 +62,7 @@ def test_a_trusted_estimate_on_the_first_poll_waits_half_of_it(bounds, est):
         min_interval=low,
         max_interval=high,
     )
-    assert interval == min(high, max(low, est / 2))
+    assert interval == min(high, max(low, est / 4))
 
 
 not_a_number_of_seconds = st.one_of(

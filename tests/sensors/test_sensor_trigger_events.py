@@ -96,3 +96,16 @@ def test_the_deferrable_sensor_hands_its_retry_policy_to_the_trigger_as_plain_va
 def test_the_trigger_refuses_an_unknown_retry_field():
     with pytest.raises(ConfigurationError, match="unknown field.*max_tries"):
         AsyncJobStatusTrigger(job_id="J", retry={"max_tries": 2})
+
+
+def test_the_deferred_trigger_waits_before_its_first_poll_as_the_pokes_status_says(emulator):
+    job_id = job(emulator, processing_seconds=600)  # processing: about 600 s left
+    wait = AsyncJobStatusSensor(
+        task_id="wait", job_id=job_id, deferrable=True, poke_interval=1, max_poll_interval=100
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        wait.execute(context={})
+    _, kwargs = deferred.value.trigger.serialize()
+    # A quarter of the ~600 s left, at most max_poll_interval: not a second poll at once.
+    assert kwargs["first_poll_after"] == 100.0
+    assert emulator.stats()["requests"]["checkAsyncStatus"] == 1  # the poke only

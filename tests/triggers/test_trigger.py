@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk.serde import deserialize, serialize
 
 from airflow_asyncjob.netsuite.channels import open_channels
+from airflow_asyncjob.netsuite.faults import ConfigurationError
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 
 FAST: dict[str, Any] = {"poke_interval": 0.05, "max_poll_interval": 0.2}
@@ -112,7 +113,42 @@ def test_serialize_round_trips_through_airflow_and_holds_no_secret(emulator, mon
         "end_time",
         "timeout",
         "retry",
+        "first_poll_after",
     }
+
+
+def test_a_deferral_after_a_poke_costs_no_extra_call(emulator):
+    from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+    from airflow_asyncjob.waiting import status_trigger
+
+    def calls_to_the_end(after_poke: bool) -> int:
+        emulator.reset()
+        job_id = job(emulator, processing_seconds=1.5)
+        hook = SoapAsyncJobHook()
+        seen = hook.check_async_status(job_id)  # the sensor's poke
+        trigger = status_trigger(
+            job_id=job_id,
+            netsuite_conn_id="netsuite_default",
+            poke_interval=2.5,
+            max_poll_interval=2.5,
+            end_time=time.time() + 60,
+            timeout=10.0,
+            retry=None,
+            last=seen if after_poke else None,
+        )
+        events = asyncio.run(events_of(trigger))
+        assert [e["status"] for e in events] == ["finished"]
+        return emulator.stats()["requests"]["checkAsyncStatus"]
+
+    # The job ends 1.5 s after the poke: the poke, then one poll a poke_interval (2.5 s) later.
+    assert calls_to_the_end(after_poke=True) == 2
+    assert calls_to_the_end(after_poke=False) == 3  # the trigger polls again at once, then once more
+
+
+@pytest.mark.parametrize("first_poll_after", [-1.0, float("nan"), True])
+def test_first_poll_after_must_be_seconds_from_now(first_poll_after):
+    with pytest.raises(ConfigurationError, match="first_poll_after"):
+        AsyncJobStatusTrigger(job_id="JOB-1", first_poll_after=first_poll_after, **FAST)
 
 
 async def test_triggers_of_one_account_share_one_pool_closed_by_the_last_to_go(emulator):
