@@ -92,6 +92,14 @@ def _injection_lines(emulator: Emulator) -> list[str]:
     return [f"injections queued: {pending} answers to replace, {unlimited} without limit (until reset)"]
 
 
+def _rest_connection_lines(emulator: Emulator) -> list[str]:
+    """The ``netsuite_rest`` connection (OAuth 2.0 client credentials) for the REST examples."""
+    rest_json = getattr(emulator, "airflow_rest_connection_json", None)
+    if rest_json is None:
+        return []
+    return [f"  export AIRFLOW_CONN_NETSUITE_REST_DEFAULT='{rest_json(auth='oauth2')}'"]
+
+
 def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) -> None:
     creds = emulator.credentials
     lines = [
@@ -106,6 +114,7 @@ def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) ->
         *(f"  job {spec.job_id}: {spec.operation} -> {spec.final_status.value}" for spec in scenario.jobs),
         "Airflow connection:",
         f"  export AIRFLOW_CONN_NETSUITE_DEFAULT='{emulator.airflow_connection_json()}'",
+        *_rest_connection_lines(emulator),
         "Admin API (JSON): POST /_emulator/jobs, POST /_emulator/faults, GET /_emulator/stats, "
         "GET /_emulator/requests, POST /_emulator/reset",
         "Stop with Ctrl+C or SIGTERM.",
