@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import zeep
@@ -22,6 +22,9 @@ from airflow_asyncjob.netsuite.limiter import AimdLimiter
 from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
 from airflow_asyncjob.netsuite.settings import ClientSettings
 from airflow_asyncjob.netsuite.transports import AsyncTransport
+
+if TYPE_CHECKING:
+    from airflow_asyncjob.netsuite.rest.settings import RestSettings
 
 
 @dataclass(eq=False)
@@ -63,9 +66,12 @@ def open_channels() -> dict[str, AccountChannel]:
 
 
 @asynccontextmanager
-async def lease_channel(settings: ClientSettings) -> AsyncIterator[AccountChannel]:
+async def lease_channel(settings: ClientSettings | RestSettings) -> AsyncIterator[AccountChannel]:
     """Hold the channel of ``settings``' account in the running event loop, opening it if none is
     open; the last lease to exit (normally, by an error or by cancellation) closes its pool.
+
+    SOAP (ClientSettings) and REST (RestSettings) clients of one account lease the same channel:
+    one connection pool and one limiter, as NetSuite counts both against one concurrency limit.
 
     A channel opens with ``settings.max_in_flight`` as its limit; a lease asking for less
     lowers the open channel's limit to it.

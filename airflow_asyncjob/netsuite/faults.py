@@ -15,10 +15,18 @@ from typing import Any
 EXCERPT_LENGTH = 200
 """At most this many characters of a response body are quoted in an error message."""
 
+REST_CONCURRENCY_CODES = frozenset({"CONCURRENCY_LIMIT_EXCEEDED", "SSS_REQUEST_LIMIT_EXCEEDED"})
+"""REST's ``o:errorCode`` values over the account's concurrency limit: the first is what our
+emulator answers with HTTP 429 (NetSuite's own REST code is UNVERIFIED, third parties report 429);
+the second is RESTlets' documented ``400 SSS_REQUEST_LIMIT_EXCEEDED`` (Help Center "Web Services and
+RESTlet Concurrency Governance")."""
 TRANSIENT_FAULT_CODES = frozenset(
     {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD", "ACCT_TEMP_UNAVAILABLE", "UNEXPECTED_ERROR"}
+    | REST_CONCURRENCY_CODES
 )
-CONCURRENCY_FAULT_CODES = frozenset({"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD"})
+CONCURRENCY_FAULT_CODES = frozenset(
+    {"WS_REQUEST_BLOCKED", "WS_CONCUR_SESSION_DISALLWD"} | REST_CONCURRENCY_CODES
+)
 INVALID_JOB_ID_CODES = frozenset({"INVALID_JOB_ID", "INVALID_JOBID"})
 """INVALID_JOBID in the Help Center's prose, INVALID_JOB_ID in the schema: both are matched."""
 UNSUPPORTED_VERSION_CODES = frozenset({"UNSUPPORTED_WS_VERSION", "INVALID_WS_VERSION"})

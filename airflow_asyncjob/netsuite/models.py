@@ -71,20 +71,25 @@ class AsyncJobStatus:
         percent_completed: 0..100 percent (a value NetSuite sends outside is clamped).
         est_remaining_duration: NetSuite's estimate of the seconds left, >= 0 (a negative one
             is read as 0); ``math.inf`` when NetSuite sends no usable number (INF, NaN).
+        tasks_completed: REST jobs only: how many of the job's tasks (one per record) are
+            completed; None for SOAP jobs and for REST polls that did not read the tasks.
+        tasks_total: REST jobs only: how many tasks the job has; None as ``tasks_completed``.
     """
 
     job_id: str
     status: AsyncStatus
     percent_completed: float
     est_remaining_duration: float
+    tasks_completed: int | None = None
+    tasks_total: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready shape for XCom.
 
         ``{"job_id", "status", "percent_completed" (percent), "est_remaining_duration" (seconds,
-        or None when unknown)}``.
+        or None when unknown)}``, plus ``"tasks_completed"`` and ``"tasks_total"`` when set (REST).
         """
-        return {
+        data: dict[str, Any] = {
             "job_id": self.job_id,
             "status": self.status.value,
             "percent_completed": self.percent_completed,
@@ -92,10 +97,16 @@ class AsyncJobStatus:
                 self.est_remaining_duration if math.isfinite(self.est_remaining_duration) else None
             ),
         }
+        if self.tasks_completed is not None:
+            data["tasks_completed"] = self.tasks_completed
+        if self.tasks_total is not None:
+            data["tasks_total"] = self.tasks_total
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AsyncJobStatus:
-        """Inverse of to_dict."""
+        """Inverse of to_dict; a dict without the task counts (SOAP, or written by an earlier
+        version) gives None for them."""
         return cls(
             job_id=str(data["job_id"]),
             status=AsyncStatus.parse(data["status"], job_id=data.get("job_id")),
@@ -103,6 +114,8 @@ class AsyncJobStatus:
             est_remaining_duration=(
                 math.inf if data["est_remaining_duration"] is None else float(data["est_remaining_duration"])
             ),
+            tasks_completed=_optional_count(data.get("tasks_completed")),
+            tasks_total=_optional_count(data.get("tasks_total")),
         )
 
     def describe(self) -> str:
@@ -111,7 +124,16 @@ class AsyncJobStatus:
         ``job processing, 42.5% completed, about 12 s remaining (ASYNCWEBSERVICES_...)``: the
         job id comes last because it is long (about 70 characters) and the rest is what changes
         from one poll to the next, so that it stays on screen in a log viewer's line.
+
+        A REST job with its task counts says them instead of a time estimate (REST gives none):
+        ``job finishedWithErrors, 100.0% completed, 5 of 5 tasks completed (42)``.
         """
+        if self.tasks_total is not None:
+            done = "?" if self.tasks_completed is None else self.tasks_completed
+            return (
+                f"job {self.status.value}, {self.percent_completed:.1f}% completed, "
+                f"{done} of {self.tasks_total} tasks completed ({self.job_id})"
+            )
         remaining = (
             f"about {self.est_remaining_duration:.0f} s remaining"
             if math.isfinite(self.est_remaining_duration)
@@ -120,6 +142,15 @@ class AsyncJobStatus:
         return (
             f"job {self.status.value}, {self.percent_completed:.1f}% completed, {remaining} ({self.job_id})"
         )
+
+
+def _optional_count(value: Any) -> int | None:
+    """A task count from a to_dict shape: None stays None, anything else must be an integer >= 0."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or int(value) < 0:
+        raise ValueError(f"a task count must be an integer >= 0, got {str(value)[:40]!r}")
+    return int(value)
 
 
 @dataclass(frozen=True)
