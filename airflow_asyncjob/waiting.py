@@ -21,6 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_asyncjob.errors import task_exception
 from airflow_asyncjob.hooks.dispatch import JobHook, is_rest
+from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.netsuite.retry import RetryPolicy
@@ -54,8 +55,8 @@ def final_status(
     if status.status is AsyncStatus.FINISHED_WITH_ERRORS and on_finished_with_errors == "fail":
         if is_rest(hook):
             raise AirflowFailException(
-                f"NetSuite REST job {status.job_id} finished with errors: some of its tasks failed. "
-                "Read them with RestAsyncResultOperator, or set on_finished_with_errors='succeed' or 'branch'."
+                f"NetSuite REST job {status.job_id} finished with errors: some of its tasks failed. Read "
+                "them with RestAsyncResultOperator, or set on_finished_with_errors='succeed' or 'branch'."
             )
         raise AirflowFailException(
             f"NetSuite job {status.job_id} finished with errors: some records failed. "
@@ -69,9 +70,9 @@ def failure_message(hook: JobHook, status: AsyncJobStatus) -> str:
     (at most five), or why there is no detail. For a REST job: the distinct ``o:errorCode:
     detail`` of its failed tasks' error bodies (at most five)."""
     message = f"NetSuite job {status.job_id} failed."
-    if is_rest(hook):
+    if not isinstance(hook, SoapAsyncJobHook):  # a RestAsyncJobHook
         try:
-            lines = hook.failure_details(status.job_id)  # type: ignore[union-attr]
+            lines = hook.failure_details(status.job_id)
         except NetSuiteError as error:
             return f"{message} Its tasks' results gave no detail: {error}"
         return f"{message} NetSuite says: {'; '.join(lines)}" if lines else message

@@ -96,7 +96,9 @@ with DAG(
     def report_failures(summary: dict) -> None:
         """Log the failed tasks (code, message) from the summary, then the counts."""
         for failure in summary["first_failures"]:
-            log.info("Failed task %s code=%s message=%s", failure["task_id"], failure["code"], failure["message"])
+            log.info(
+                "Failed task %s code=%s message=%s", failure["task_id"], failure["code"], failure["message"]
+            )
         log.info(
             "%d of %d records failed, by code: %s. All results: %s",
             summary["failed"],

@@ -194,9 +194,13 @@ class RestAsyncJobHook(BaseHook):
         values = {name: _extra(extra, name) for name in REQUIRED_EXTRAS[method]}
         missing = [name for name, value in values.items() if value is None]
         if missing:
+            sources = (
+                [] if missing == ["account_id"] else [f"The credentials come from {WHERE_FROM[method]}."]
+            )
+            if "account_id" in missing:
+                sources.append("The account id is at Setup > Company > Company Information > Account ID.")
             raise ConfigurationError(
-                f"{where} (auth_method={method!r}) lacks {', '.join(missing)} in its extra. "
-                f"They come from {WHERE_FROM[method]}."
+                f"{where} (auth_method={method!r}) lacks {', '.join(missing)} in its extra. {' '.join(sources)}"
             )
         account = normalize_account_id(str(values["account_id"]))
         credentials: TokenCredentials | ClientCredentials
@@ -379,5 +383,7 @@ def _timeout(where: str, value: Any, default: float) -> float:
     except ValueError:
         seconds = -1.0
     if not 0 < seconds <= 600:
-        raise ConfigurationError(f"{where} has timeout={value!r} in its extra: use seconds, 0 < timeout <= 600.")
+        raise ConfigurationError(
+            f"{where} has timeout={value!r} in its extra: use seconds, 0 < timeout <= 600."
+        )
     return seconds

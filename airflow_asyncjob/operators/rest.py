@@ -34,7 +34,13 @@ from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import TIMEOUT
 from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each job
-from airflow_asyncjob.waiting import deferral_timeout, final_status, read_event, status_trigger, wait_in_worker
+from airflow_asyncjob.waiting import (
+    deferral_timeout,
+    final_status,
+    read_event,
+    status_trigger,
+    wait_in_worker,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -110,7 +116,13 @@ class RestAsyncJobSubmitOperator(BaseOperator):
         ValueError: at DAG parse time, for arguments that do not fit together.
     """
 
-    template_fields: Sequence[str] = ("record_type", "records", "record_id", "external_id", "netsuite_conn_id")
+    template_fields: Sequence[str] = (
+        "record_type",
+        "records",
+        "record_id",
+        "external_id",
+        "netsuite_conn_id",
+    )
     ui_color = "#f2e6d9"
     operator_extra_links = (AsyncJobLink(),)
 
@@ -230,7 +242,9 @@ class RestAsyncJobSubmitOperator(BaseOperator):
             retry=self.retry,
         )
         if self.deferrable:
-            self.defer(trigger=trigger, method_name="execute_complete", timeout=deferral_timeout(self.timeout))
+            self.defer(
+                trigger=trigger, method_name="execute_complete", timeout=deferral_timeout(self.timeout)
+            )
         return self.execute_complete(context, wait_in_worker(self.hook, trigger))
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
@@ -245,7 +259,10 @@ class RestAsyncJobSubmitOperator(BaseOperator):
         job_id = str((event or {}).get("job_id", "")) if isinstance(event, Mapping) else ""
         ended = read_event(event, job_id, "operator")
         if ended.status == TIMEOUT:
-            message = f"NetSuite REST job {ended.job_id} had not ended within the task's timeout ({self.timeout:g} s)."
+            message = (
+                f"NetSuite REST job {ended.job_id} had not ended within the task's timeout "
+                f"({self.timeout:g} s)."
+            )
             if ended.job is not None:
                 message += f" Last seen: {ended.job.describe()}."
             raise AirflowFailException(f"{message} {CANCEL_NOTE}; wait for it with AsyncJobStatusSensor.")
@@ -269,24 +286,28 @@ class RestAsyncJobSubmitOperator(BaseOperator):
                 raise AirflowFailException(f"records is a string that is not JSON: {error}") from None
         if isinstance(records, Mapping):
             if self.operation in ("update", "delete") and not self.record_id:
-                raise AirflowFailException(f"REST {self.operation} of one record needs record_id (its internal id).")
+                raise AirflowFailException(
+                    f"REST {self.operation} of one record needs record_id (its internal id)."
+                )
             if self.operation == "upsert" and not self.external_id:
                 raise AirflowFailException("REST upsert of one record needs external_id.")
             return dict(records)
         if not isinstance(records, Sequence) or not all(isinstance(r, Mapping) for r in records):
             raise AirflowFailException(
-                f"records must be one dict or a list of dicts; got {type(records).__name__}. Nothing was sent."
+                f"records must be one dict or a list of dicts; got {type(records).__name__}. "
+                "Nothing was sent."
             )
         if not records:
             raise AirflowFailException("there are no records to submit. Nothing was sent.")
         if len(records) > MAX_BATCH:
             raise AirflowFailException(
-                f"{len(records)} records: a REST batch request takes at most {MAX_BATCH} records of one type. "
-                "Nothing was sent: split them over mapped tasks (.expand) of at most 100 each."
+                f"{len(records)} records: a REST batch request takes at most {MAX_BATCH} records of one "
+                "type. Nothing was sent: split them over mapped tasks (.expand) of at most 100 each."
             )
         if self.record_id or self.external_id:
             raise AirflowFailException(
-                "record_id and external_id are for one record; a batch's items carry their own id / externalId."
+                "record_id and external_id are for one record; a batch's items carry their own id or "
+                "externalId."
             )
         return [dict(r) for r in records]
 
@@ -303,7 +324,8 @@ class RestAsyncResultOperator(BaseOperator):
     Output:
 
     - one JSON object per task to ``output_path`` (an ObjectStoragePath URL or local path;
-      default ``$AIRFLOW_HOME/netsuite_async_results/<dag_id>/<run_id>/<task_id>[.<map_index>]/<job_id>.jsonl``):
+      default ``$AIRFLOW_HOME/netsuite_async_results/<dag_id>/<run_id>/<task_id>[.<map_index>]/``
+      ``<job_id>.jsonl``):
       ``{"job_id", "task_id", "is_success", "code", "message", "body"}``;
     - the XCom return value: ``{"job_id", "result_type": "rest", "pages" (1: REST results are
       not paged), "records" (tasks), "succeeded", "failed", "failures_by_code": {o:errorCode:
@@ -360,7 +382,8 @@ class RestAsyncResultOperator(BaseOperator):
                 ) from error
         if not status.status.is_terminal:
             raise AirflowException(
-                f"NetSuite REST {status.describe()}: not completed. Wait for it with AsyncJobStatusSensor first."
+                f"NetSuite REST {status.describe()}: not completed. Wait for it with "
+                "AsyncJobStatusSensor first."
             )
         with netsuite_error_rule(f"the task results of job {job_id}"):
             results = list(self.hook.iter_task_results(job_id))
@@ -414,7 +437,9 @@ class RestAsyncResultOperator(BaseOperator):
         }
         journal.record_summary(context, self, summary)  # UI: the NetSuite job tab
         for failure in first:
-            self.log.info("Failed task %s code=%s message=%s", failure["task_id"], failure["code"], failure["message"])
+            self.log.info(
+                "Failed task %s code=%s message=%s", failure["task_id"], failure["code"], failure["message"]
+            )
         self.log.info(
             "REST job %s: %d tasks, %d succeeded, %d failed %s; results in %s",
             job_id,

@@ -218,7 +218,9 @@ class AsyncJobStatusTrigger(BaseTrigger):
             event = JobEvent.failed(self.job_id, error)
         yield TriggerEvent(event.to_payload())
 
-    async def wait(self, client: AsyncNetSuiteClient | AsyncRestClient, journal: TriggerJournal | None = None) -> JobEvent:
+    async def wait(
+        self, client: AsyncNetSuiteClient | AsyncRestClient, journal: TriggerJournal | None = None
+    ) -> JobEvent:
         """The polling loop ``run`` runs, through ``client``; returns the one event.
 
         AsyncJobSubmitOperator runs it in a worker when it waits there (``wait_for_completion``
