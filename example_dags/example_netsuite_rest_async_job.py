@@ -1,15 +1,15 @@
 """The REST twin of ``example_netsuite_upsert_customers``: a batch of customers submitted to NetSuite
 REST web services asynchronously, then the same sensor, branch and result task.
 
-submit_customers (RestAsyncJobSubmitOperator: one batch request of five customers with ``Prefer:
+submit_customers (RestAsyncJobSubmitOperator: one batch upsert of five customers with ``Prefer:
 respond-async`` and an idempotency key) -> wait_for_job (AsyncJobStatusSensor on the
 ``netsuite_rest`` connection, deferrable, branch mode) -> finished: ``load``; finishedWithErrors:
 ``get_results`` (RestAsyncResultOperator: every task's result, JSON lines in object storage, the
 same summary in XCom) -> ``report_failures``.
 
 Against the emulator (``python3 dev.py example``) two of the five customers fail as on the SOAP
-side: cust-0303 already exists and cust-0304 names a subsidiary that does not, so two of the
-job's five tasks fail and the run branches to ``get_results``. Against NetSuite, create a
+side: cust-0203 already exists (DUP_ENTITY) and cust-0204 names a subsidiary that does not
+(INVALID_KEY_OR_REF), so two of the job's five tasks fail and the run branches to ``get_results``. Against NetSuite, create a
 ``netsuite_rest_default`` connection (docs/connection.md) and pass your own customers:
 ``airflow dags test example_netsuite_rest_async_job -c '{"customers": [...]}'``.
 """
@@ -27,13 +27,13 @@ from airflow_asyncjob.sensors.async_job_status import AsyncJobStatusSensor
 log = logging.getLogger("airflow.task")
 
 CUSTOMERS = [
-    {"externalId": "cust-0301", "companyName": "Acme Corporation", "email": "ap@acme.example"},
-    {"externalId": "cust-0302", "companyName": "Globex", "email": "billing@globex.example"},
-    {"externalId": "cust-0303", "companyName": "Initech", "email": "finance@initech.example"},
-    {"externalId": "cust-0304", "companyName": "Umbrella", "subsidiary": {"id": "99"}},
-    {"externalId": "cust-0305", "companyName": "Hooli", "isPerson": False, "phone": "555-0105"},
+    {"externalId": "cust-0201", "companyName": "Acme Corporation", "email": "ap@acme.example"},
+    {"externalId": "cust-0202", "companyName": "Globex", "email": "billing@globex.example"},
+    {"externalId": "cust-0203", "companyName": "Initech", "email": "finance@initech.example"},
+    {"externalId": "cust-0204", "companyName": "Umbrella", "subsidiary": {"id": "99"}},
+    {"externalId": "cust-0205", "companyName": "Hooli", "isPerson": False, "phone": "555-0105"},
 ]
-"""Customers in REST's field names (record/v1/customer), keyed by externalId."""
+"""The SOAP example's customers in REST's field names (record/v1/customer), keyed by externalId."""
 
 REST_CONN_ID = "netsuite_rest_default"
 
@@ -56,7 +56,7 @@ with DAG(
         task_id="submit_customers",
         record_type="customer",
         records=extract_customers(),
-        operation="add",
+        operation="upsert",  # PUT, each item keyed by its externalId, as asyncUpsertList
         netsuite_conn_id=REST_CONN_ID,
         # A retry sends the same X-NetSuite-Idempotency-Key: NetSuite answers with the same job.
         retries=2,

@@ -232,7 +232,9 @@ class RestAsyncJobHook(BaseHook):
             )
         return RestSettings(
             credentials=credentials,
-            base_url=_base_url(conn.host, conn.port),
+            base_url=_base_url(
+                _extra(extra, "base_url") or conn.host, None if _extra(extra, "base_url") else conn.port
+            ),
             timeout=_timeout(where, _extra(extra, "timeout"), self.timeout),
             verify_tls=self._verify_tls(_extra(extra, "verify_tls")),
             max_in_flight=_max_in_flight(self.netsuite_conn_id, _extra(extra, "max_in_flight")),
