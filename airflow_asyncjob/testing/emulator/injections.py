@@ -1,5 +1,6 @@
-"""Injections: misbehaviour queued for the next SOAP requests (faults, HTML error pages, slow
-answers, dropped connections, raw bodies), and the queue that decides which request gets one.
+"""Injections: misbehaviour queued for the next SOAP or REST requests (faults, REST error
+bodies, HTML error pages, slow answers, dropped connections, raw bodies), and the queue that
+decides which request gets one.
 
 Plain data and bookkeeping: no HTTP (``responses`` turns a taken injection into an answer).
 """
@@ -18,9 +19,13 @@ from typing import Any
 from airflow_asyncjob.testing.emulator import soap
 from airflow_asyncjob.testing.emulator.exceptions import EmulatedFault
 
-INJECTION_KINDS = ("soap_fault", "http_error", "delay", "drop", "raw")
+INJECTION_KINDS = ("soap_fault", "rest_error", "http_error", "delay", "drop", "raw")
+REST_KINDS = ("submit", "job", "task_list", "task", "result", "token", "server_time", "governance_limits")
+"""The kinds of REST request, as ``operation`` of an injection and keys of stats' rest_requests."""
+APIS = ("soap", "rest")
 _INJECTION_FIELDS = {
     "soap_fault": ("code", "message", "fault_type"),
+    "rest_error": ("status", "code", "detail"),
     "http_error": ("status", "body"),
     "delay": ("seconds",),
     "drop": (),
@@ -30,8 +35,14 @@ _INJECTION_FIELDS = {
 
 @dataclass(frozen=True)
 class Injection:
-    """A misbehaviour for the next ``times`` SOAP requests (of ``operation``, or any), once
+    """A misbehaviour for the next ``times`` requests (of ``operation``, or any), once
     ``after`` such requests have been let through unchanged.
+
+    ``operation`` is a SOAP operation (``checkAsyncStatus``...) or a REST kind (REST_KINDS:
+    ``submit``, ``job``, ``task_list``, ``task``, ``result``, ``token``, ``server_time``,
+    ``governance_limits``). ``api`` ("soap" / "rest" / None for both) limits it to one API; it
+    follows from the kind (soap_fault, rest_error) or the operation when not given. ``path``: only
+    requests whose URL path starts with it (e.g. ``/services/rest/async/v1/job/``).
 
     With ``probability`` below 1 it is a random injection: each matching request is replaced
     with that probability (a fault soak: ``probability=0.1, times=None`` replaces about one answer
@@ -43,7 +54,11 @@ class Injection:
     considered, so the first that applies replaces the answer.
 
     Kinds:
-        soap_fault: answer ``fault`` (HTTP 500) instead of the operation's answer.
+        soap_fault: answer ``fault`` (HTTP 500) instead of the operation's answer (SOAP only).
+        rest_error: answer ``status`` (default 500) with NetSuite's REST error body, its
+            ``o:errorCode`` ``code`` (default by status: 401 INVALID_LOGIN, 403
+            INSUFFICIENT_PERMISSION, 404 NONEXISTENT_ID, 429 CONCURRENCY_LIMIT_EXCEEDED, 5xx
+            UNEXPECTED_ERROR) and ``detail`` (REST only).
         http_error: answer an HTML error page with ``status`` (a proxy's 503, a wrong URL's 404).
         delay: wait ``seconds`` and then answer normally (the request stays in flight).
         drop: close the connection without any answer (the client sees the server disconnect).
@@ -61,6 +76,10 @@ class Injection:
     seconds: float = 0.0
     probability: float = 1.0
     seed: int = 0
+    code: str | None = None
+    detail: str | None = None
+    api: str | None = None
+    path: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Injection:
@@ -69,7 +88,8 @@ class Injection:
         soap_fault: ``code``, ``message``?, ``fault_type``? (known codes such as WS_REQUEST_BLOCKED,
         UNEXPECTED_ERROR, ACCT_TEMP_UNAVAILABLE fill in NetSuite's type and text); http_error:
         ``status``? (503), ``body``?; delay: ``seconds``; raw: ``body``, ``status``? (200),
-        ``content_type``? (text/xml).
+        ``content_type``? (text/xml); rest_error: ``status``? (500), ``code``?, ``detail``?. Any
+        kind also takes ``api``? and ``path``?.
 
         Raises:
             ValueError: unknown kind, key or operation, times < 1, after < 0, a probability outside
@@ -79,7 +99,17 @@ class Injection:
         kind = data.get("kind")
         if kind not in INJECTION_KINDS:
             raise ValueError(f"kind must be one of {', '.join(INJECTION_KINDS)}, not {kind!r}")
-        allowed = {"kind", "operation", "times", "after", "probability", "seed", *_INJECTION_FIELDS[kind]}
+        allowed = {
+            "kind",
+            "operation",
+            "times",
+            "after",
+            "probability",
+            "seed",
+            "api",
+            "path",
+            *_INJECTION_FIELDS[kind],
+        }
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ValueError(f"a {kind} injection does not take {unknown}; it takes {sorted(allowed)}")
@@ -92,9 +122,30 @@ class Injection:
         if after < 0:
             raise ValueError("after must be >= 0")
         operation = data.get("operation")
-        if operation is not None and operation not in soap.OPERATIONS:
-            raise ValueError(f"operation {operation!r} is not one of {', '.join(soap.OPERATIONS)}")
-        status = int(data.get("status", 200 if kind == "raw" else 503))
+        if operation is not None and operation not in (*soap.OPERATIONS, *REST_KINDS):
+            raise ValueError(
+                f"operation {operation!r} is not one of {', '.join(soap.OPERATIONS)} (SOAP) or "
+                f"{', '.join(REST_KINDS)} (REST)"
+            )
+        by_kind = "soap" if kind == "soap_fault" else "rest" if kind == "rest_error" else None
+        by_operation = None if operation is None else "rest" if operation in REST_KINDS else "soap"
+        if by_kind and by_operation and by_kind != by_operation:
+            raise ValueError(
+                f"a {kind} injection applies to api {by_kind!r} only; {operation!r} is {by_operation}"
+            )
+        implied = by_kind or by_operation
+        api = data.get("api", implied)
+        if api is not None and api not in APIS:
+            raise ValueError(f"api must be one of {', '.join(APIS)} or null, not {api!r}")
+        if implied is not None and api != implied:
+            raise ValueError(
+                f"a {kind} injection for operation {operation!r} applies to api {implied!r} only"
+            )
+        path = data.get("path")
+        if path is not None and not (isinstance(path, str) and path.startswith("/")):
+            raise ValueError(f"path must be a URL path starting with '/', not {path!r}")
+        default_status = 200 if kind == "raw" else 500 if kind == "rest_error" else 503
+        status = int(data.get("status", default_status))
         HTTPStatus(status)  # raises ValueError for a status uvicorn could not send either
         probability = data.get("probability", 1.0)
         if isinstance(probability, bool) or not isinstance(probability, (int, float)):
@@ -111,7 +162,14 @@ class Injection:
             "after": after,
             "probability": float(probability),
             "seed": seed,
+            "api": api,
+            "path": path,
         }
+        if kind == "rest_error":
+            code = data.get("code")
+            if code is not None and not (isinstance(code, str) and code):
+                raise ValueError(f"code must be a non-empty string, not {code!r}")
+            return cls(**common, status=status, code=code, detail=data.get("detail"))
         if kind == "soap_fault":
             if not data.get("code"):
                 raise ValueError("a soap_fault injection needs a code")
@@ -146,15 +204,18 @@ class _Queued:
     draws: random.Random | None
     """The random draws of an injection with probability < 1; None: it always applies."""
 
-    def applies_to(self, operation: str) -> bool:
-        return self.injection.operation in (None, operation)
+    def applies_to(self, operation: str, api: str, path: str | None) -> bool:
+        injection = self.injection
+        if injection.path is not None and not (path or "").startswith(injection.path):
+            return False
+        return injection.operation in (None, operation) and injection.api in (None, api)
 
 
 class InjectionQueue:
     """The queued injections of one emulator, in the order queued. Thread-safe.
 
-    ``take(operation)`` is asked once per admitted SOAP request; ``applied()`` counts what was
-    replaced, by kind.
+    ``take(operation, api, path)`` is asked once per admitted SOAP or REST request; ``applied()``
+    counts what was replaced, by kind.
     """
 
     def __init__(self) -> None:
@@ -172,13 +233,14 @@ class InjectionQueue:
             self._queued += 1
             self._entries.append(_Queued(injection, injection.times, injection.after, draws))
 
-    def take(self, operation: str) -> Injection | None:
-        """The first queued injection for ``operation`` (or for any) that applies, using up one
-        of its times (or, while it still lets requests through, one of those, and then none
-        applies). A random injection whose draw misses lets the next one be considered."""
+    def take(self, operation: str, api: str = "soap", path: str | None = None) -> Injection | None:
+        """The first queued injection for ``operation`` (or for any) of ``api`` and ``path`` that
+        applies, using up one of its times (or, while it still lets requests through, one of
+        those, and then none applies). A random injection whose draw misses lets the next one be
+        considered."""
         with self._lock:
             for entry in self._entries:
-                if not entry.applies_to(operation):
+                if not entry.applies_to(operation, api, path):
                     continue
                 if entry.let_through > 0:
                     entry.let_through -= 1

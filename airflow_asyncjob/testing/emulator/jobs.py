@@ -7,6 +7,10 @@ Sources: Help Center "Asynchronous Request Processing", "checkAsyncStatus", "get
 schema types ``platformCore:AsyncStatusResult``, ``platformMsgs:WriteResponse`` / ``ReadResponse``
 and ``platformCore:SearchResult``.
 
+REST async jobs (``api="rest"``, Help Center "Asynchronous Request Processing" of REST web
+services) live in the same store on the same timelines: one task per record, each task's outcome
+decided by the same submit rules; ``rest_job`` gives their view (``RestJobView``).
+
 Time is read from an injectable ``clock`` (Unix seconds, float) so tests can step it.
 """
 
@@ -43,6 +47,17 @@ RECORD_LIMITS = records.RECORD_LIMITS
 
 ASSIGNS_INTERNAL_IDS = frozenset({"asyncAddList", "asyncUpsertList"})
 DEFAULT_PAGE_SIZE = 1000
+APIS = ("soap", "rest")
+REST_OPERATIONS = {
+    "add": "asyncAddList",
+    "update": "asyncUpdateList",
+    "upsert": "asyncUpsertList",
+    "delete": "asyncDeleteList",
+}
+"""A REST record request's operation -> the SOAP operation whose rules and result type it shares
+(a submit rule's ``operation`` filter names the SOAP operation for both)."""
+REST_BATCH_LIMIT = 100
+"""Records per REST batch request (Help Center article_0127092747.html)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +137,9 @@ class JobSpec:
             pages carry the counts only.
         start_on_first_request: the timeline starts at the first checkAsyncStatus or
             getAsyncResult for the job instead of at creation (for ids a DAG run uses later).
+        api: ``"soap"`` (checkAsyncStatus / getAsyncResult) or ``"rest"`` (a REST async job: one
+            task per record, read through ``rest_job``; generated ids are decimal, as in Oracle's
+            examples). A job is visible to its own API only.
     """
 
     operation: str = "asyncUpsertList"
@@ -135,8 +153,16 @@ class JobSpec:
     search_id: str | None = None
     start_on_first_request: bool = False
     search_record_type: str | None = None
+    api: str = "soap"
 
     def __post_init__(self) -> None:
+        if self.api not in APIS:
+            raise ValueError(f"api must be one of {', '.join(APIS)}, not {self.api!r}")
+        if self.api == "rest" and self.operation not in REST_OPERATIONS.values():
+            raise ValueError(
+                f"a REST job's operation is one of {', '.join(REST_OPERATIONS.values())}, "
+                f"not {self.operation!r}"
+            )
         if self.operation not in RESULT_TYPES:
             raise ValueError(f"operation {self.operation!r} is not one of {', '.join(RESULT_TYPES)}")
         if self.page_size < 1 or self.total_records < 0:
@@ -240,6 +266,36 @@ class ResultPage:
     search_id: str | None
 
 
+@dataclass(frozen=True)
+class RestTaskView:
+    """One task of a REST job as of now: ``progress`` is ``pending`` | ``processing`` |
+    ``succeeded`` | ``failed``; ``start_time``/``end_time`` Unix seconds (None before it started /
+    ended); ``record`` its record's outcome (a failed one when the whole job failed by a rule)."""
+
+    task_id: str
+    progress: str
+    start_time: float | None
+    end_time: float | None
+    record: RecordResult
+
+    @property
+    def completed(self) -> bool:
+        return self.progress in ("succeeded", "failed")
+
+
+@dataclass(frozen=True)
+class RestJobView:
+    """A REST job as of now. ``progress``: ``pending`` (also while a timeline's retry lasts: REST
+    reports no retry), ``processing``, then ``succeeded`` when every task succeeded, else ``failed``
+    (the job-level value for a job with failed tasks is UNVERIFIED: Oracle shows only ``pending``
+    and a task's ``succeeded``; clients must judge by the tasks)."""
+
+    job_id: str
+    progress: str
+    completed: bool
+    tasks: tuple[RestTaskView, ...]
+
+
 @dataclass
 class _Job:
     spec: JobSpec
@@ -287,6 +343,7 @@ class JobStore:
         with self._lock:
             self._jobs: dict[str, _Job] = {}
             self._next_internal_id = 1001
+            self._idempotency_keys: dict[str, str] = {}
             for spec in self._preset_jobs:
                 self.create_job(spec)
 
@@ -298,7 +355,7 @@ class JobStore:
         """Add a job; returns its id. Raises ValueError for an id already in use."""
         with self._lock:
             now = self.clock()
-            job_id = spec.job_id or _new_id("ASYNCWEBSERVICES", self.account, now)
+            job_id = spec.job_id or self._generated_id(spec.api, now)
             if job_id in self._jobs:
                 raise ValueError(f"job id {job_id!r} is already in use")
             search_id = spec.search_id
@@ -307,6 +364,14 @@ class JobStore:
             spec = replace(spec, job_id=job_id, search_id=search_id)
             self._jobs[job_id] = _Job(spec, started_at=None if spec.start_on_first_request else now)
             return job_id
+
+    def _generated_id(self, api: str, now: float) -> str:
+        if api == "soap":
+            return _new_id("ASYNCWEBSERVICES", self.account, now)
+        # Decimal like Oracle's examples ("123456"); random so ids differ across emulator runs.
+        while (job_id := str(secrets.randbelow(9_000_000) + 1_000_000)) in self._jobs:
+            pass
+        return job_id
 
     def submit(
         self, operation: str, refs: Sequence[RecordRef], search_record_type: str | None = None
@@ -360,6 +425,88 @@ class JobStore:
             internal_id = str(self._next_internal_id)
             self._next_internal_id += 1
         return RecordResult(ref.external_id, internal_id, ref.record_type)
+
+    def submit_rest(
+        self, operation: str, refs: Sequence[RecordRef], idempotency_key: str | None = None
+    ) -> tuple[str, bool]:
+        """Create a REST job for a record or batch request (``operation`` a key of
+        REST_OPERATIONS), one task per record, outcomes by the submit rules as on the SOAP side.
+
+        ``idempotency_key``: a key seen before returns the earlier job instead (Help Center
+        subsect_164494900632.html); keys are kept until ``reset()`` (NetSuite's retention is
+        UNVERIFIED). Returns ``(job_id, replayed)``.
+
+        Raises:
+            ValueError: an unknown operation, no record, or more than REST_BATCH_LIMIT records
+                (the protocol layer checks these first and answers NetSuite's error).
+        """
+        soap_operation = REST_OPERATIONS.get(operation)
+        if soap_operation is None:
+            raise ValueError(f"operation {operation!r} is not one of {', '.join(REST_OPERATIONS)}")
+        if not 1 <= len(refs) <= REST_BATCH_LIMIT:
+            raise ValueError(f"a REST request has 1..{REST_BATCH_LIMIT} records, not {len(refs)}")
+        job_rule = next(
+            (
+                rule
+                for rule in self.submit_rules
+                if rule.fails == "job" and any(rule.matches(soap_operation, ref) for ref in (*refs, None))
+            ),
+            None,
+        )
+        with self._lock:
+            if idempotency_key is not None and idempotency_key in self._idempotency_keys:
+                return self._idempotency_keys[idempotency_key], True
+            job_id = self.create_job(
+                JobSpec(
+                    operation=soap_operation,
+                    timeline=self.submit_defaults.timeline,
+                    records=tuple(self._outcome(soap_operation, ref) for ref in refs),
+                    failure=JobFailure(job_rule.code, job_rule.message) if job_rule else None,
+                    api="rest",
+                )
+            )
+            if idempotency_key is not None:
+                self._idempotency_keys[idempotency_key] = job_id
+            return job_id, False
+
+    def rest_job(self, job_id: str) -> RestJobView:
+        """A REST job and its tasks as of now. Task i (0-based) of n runs during the i-th n-th of
+        the job's processing time, so tasks complete one after another.
+
+        Raises:
+            EmulatedFault: INVALID_JOB_ID for an unknown id or a SOAP job's (the REST layer
+                answers 404 NONEXISTENT_ID).
+        """
+        with self._lock:
+            job = self._job(job_id, api="rest")
+            spec, timeline = job.spec, job.spec.timeline
+            now = self.clock()
+            begins = (job.started_at or 0.0) + timeline.pending_seconds + timeline.retry_seconds
+            count = len(spec.records)
+            tasks = []
+            for index, record in enumerate(spec.records):
+                if spec.failure is not None:
+                    record = replace(
+                        record, success=False, code=spec.failure.code, message=spec.failure.message
+                    )
+                start = begins + timeline.processing_seconds * index / count
+                end = begins + timeline.processing_seconds * (index + 1) / count
+                if now < start:
+                    progress, start_time, end_time = "pending", None, None
+                elif now < end:
+                    progress, start_time, end_time = "processing", start, None
+                else:
+                    progress = "succeeded" if record.success else "failed"
+                    start_time, end_time = start, end
+                tasks.append(RestTaskView(str(index + 1), progress, start_time, end_time, record))
+            if now < begins:
+                job_progress, completed = "pending", False
+            elif now < begins + timeline.processing_seconds:
+                job_progress, completed = "processing", False
+            else:
+                completed = True
+                job_progress = "succeeded" if all(t.record.success for t in tasks) else "failed"
+            return RestJobView(job_id, job_progress, completed, tuple(tasks))
 
     def check_status(self, job_id: str) -> AsyncJobStatus:
         """checkAsyncStatus. Raises EmulatedFault INVALID_JOB_ID for an unknown id."""
@@ -417,9 +564,9 @@ class JobStore:
         with self._lock:
             return self._job(job_id).result_calls
 
-    def _job(self, job_id: str) -> _Job:
+    def _job(self, job_id: str, api: str = "soap") -> _Job:
         job = self._jobs.get(job_id)
-        if job is None:
+        if job is None or job.spec.api != api:
             raise exceptions.invalid_job_id(job_id)
         if job.started_at is None:
             job.started_at = self.clock()

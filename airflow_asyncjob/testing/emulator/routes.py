@@ -9,6 +9,7 @@
     GET  /_emulator/stats                    counters (see Emulator.stats)
     GET  /_emulator/requests?limit=N         the last SOAP requests, raw
     POST /_emulator/reset                    forget jobs, nonces, injections, stats, requests
+    /services/rest/...                       REST web services: see ``rest_routes``
 
 A SOAP request goes: parse (soapenv:Client fault when malformed) -> concurrency admission
 (ExceededConcurrentRequestLimitFault WS_REQUEST_BLOCKED when ``concurrency_limit`` requests are
@@ -29,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from airflow_asyncjob.netsuite.endpoints import validate_endpoint_version
-from airflow_asyncjob.testing.emulator import responses, soap
+from airflow_asyncjob.testing.emulator import responses, rest_routes, soap
 from airflow_asyncjob.testing.emulator.exceptions import ClientFault, concurrency_limit_exceeded
 from airflow_asyncjob.testing.emulator.injections import Injection
 from airflow_asyncjob.testing.emulator.scenario import job_spec_from_dict
@@ -75,7 +76,7 @@ async def soap_port(request: Request) -> Response:
     try:
         if service.latency:  # NetSuite takes a while to answer; requests overlap meanwhile
             await asyncio.sleep(service.latency)
-        injection = service.injections.take(soap_request.operation)
+        injection = service.injections.take(soap_request.operation, "soap", request.url.path)
         replaced = await responses.injected(service, injection, version) if injection else None
         return responses.answer(service, soap_request) if replaced is None else replaced
     finally:
@@ -124,7 +125,7 @@ async def stats(request: Request) -> Response:
 
 
 async def requests(request: Request) -> Response:
-    """GET /_emulator/requests?limit=N: the last N SOAP requests (all kept without limit)."""
+    """GET /_emulator/requests?limit=N: the last N SOAP and REST requests (all kept without limit)."""
     limit = request.query_params.get("limit")
     try:
         return JSONResponse(_service(request).requests(int(limit) if limit else None))
@@ -146,6 +147,7 @@ ROUTES = [
     Route("/_emulator/stats", stats, methods=["GET"]),
     Route("/_emulator/requests", requests, methods=["GET"]),
     Route("/_emulator/reset", reset, methods=["POST"]),
+    *rest_routes.ROUTES,
 ]
 
 

@@ -30,6 +30,8 @@ pass silently). ``description`` is allowed anywhere for notes.
       ]
     }
 
+A job with ``"api": "rest"`` is a REST async job (one task per record; operation one of
+asyncAddList / asyncUpdateList / asyncUpsertList / asyncDeleteList; a generated id is decimal).
 Job keys map onto ``JobSpec`` and ``Timeline``; record keys use NetSuite's names (externalId,
 internalId, type) plus success, code and message; rule keys map onto ``SubmitRule``.
 ``example.json`` in ``scenarios/`` is the shipped example (see ``EXAMPLE_JOB_IDS``).
@@ -116,6 +118,7 @@ def job_spec_from_dict(data: Any) -> JobSpec:
             "search_id",
             "start_on_first_request",
             "search_record_type",
+            "api",
         ),
     )
     failure = data.get("failure")
@@ -133,6 +136,7 @@ def job_spec_from_dict(data: Any) -> JobSpec:
         search_id=data.get("search_id"),
         start_on_first_request=bool(data.get("start_on_first_request", False)),
         search_record_type=data.get("search_record_type"),
+        api=data.get("api", "soap"),
     )
 
 

@@ -33,6 +33,16 @@ from airflow_asyncjob.testing.emulator import asgi
 from airflow_asyncjob.testing.emulator.auth import TokenPassportChecker
 from airflow_asyncjob.testing.emulator.injections import Injection
 from airflow_asyncjob.testing.emulator.jobs import Clock, JobSpec, JobStore
+from airflow_asyncjob.testing.emulator.rest import TOKEN_PATH
+from airflow_asyncjob.testing.emulator.rest_auth import (
+    DEFAULT_REST_CLIENT,
+    TOKEN_SECONDS,
+    ClientCredentialsServer,
+    RestAuthenticator,
+    RestClient,
+    TbaChecker,
+    load_public_key,
+)
 from airflow_asyncjob.testing.emulator.routes import build_app
 from airflow_asyncjob.testing.emulator.scenario import Scenario, job_spec_from_dict
 from airflow_asyncjob.testing.emulator.service import Service, check_latency
@@ -50,6 +60,8 @@ digits each, the shape of NetSuite's own (an integration record's consumer key a
 access token's id and secret), and long enough for Airflow's secrets masker to mask them."""
 DEFAULT_CONCURRENCY_LIMIT = 5
 """The smallest service tier's limit (developer accounts, base tiers without SuiteCloud Plus)."""
+REST_CONNECTION_TYPE = "netsuite_rest"
+REST_AUTH_METHODS = ("oauth2", "tba")
 
 
 def _as_scenario(scenario: Scenario | Mapping[str, Any] | str | PathLike[str] | None) -> Scenario:
@@ -63,12 +75,14 @@ def _as_scenario(scenario: Scenario | Mapping[str, Any] | str | PathLike[str] | 
 
 
 class Emulator:
-    """A NetSuite SOAP async-job emulator on 127.0.0.1, for tests and CI.
+    """A NetSuite SOAP and REST async-job emulator on 127.0.0.1, for tests and CI.
 
         with Emulator(port=0, scenario=Scenario.example()) as emu:
             emu.base_url                   # "http://127.0.0.1:PORT"
             emu.airflow_connection_json()  # for AIRFLOW_CONN_NETSUITE_DEFAULT
+            emu.airflow_rest_connection_json(auth="oauth2")  # for AIRFLOW_CONN_NETSUITE_REST_DEFAULT
             emu.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus")
+            emu.inject("rest_error", status=429, operation="job")
 
     Args:
         port: TCP port; 0 picks a free one (see ``port`` after start).
@@ -76,15 +90,23 @@ class Emulator:
         account_id: the account it serves; None takes the scenario's, else ``1234567_SB1``.
         consumer_key, consumer_secret, token_id, token_secret: the TBA credentials accepted;
             None: the scenario's, else DEFAULT_CREDENTIALS' (64 hex digits each).
-        concurrency_limit: in-flight SOAP requests allowed (None: scenario's, else 5).
+        concurrency_limit: in-flight SOAP and REST requests allowed, together (None: scenario's,
+            else 5).
         endpoint_version: the version used by ``service_url`` and ``airflow_connection``; the
             server answers every version.
         clock: Unix seconds; jobs' timelines, passport timestamps, getServerTime and the HTTP
             Date header of every answer read it.
         log_level: uvicorn's log level, critical..debug (debug adds an access log).
         max_logged_requests: how many raw requests ``requests()`` keeps.
-        latency: seconds each admitted SOAP request takes before it is answered (0..60), so that
-            requests overlap as they do against NetSuite; settable later as ``latency``.
+        latency: seconds each admitted SOAP or REST request takes before it is answered (0..60),
+            so that requests overlap as they do against NetSuite; settable later as ``latency``.
+        oauth2_public_key: PEM of the public key (or certificate) REST token requests' JWTs must
+            verify with; None: DEFAULT_REST_CLIENT's (a key pair generated per process, whose
+            private key ``airflow_rest_connection`` hands out).
+        oauth2_client_id, oauth2_certificate_id: the OAuth 2.0 client id and certificate id
+            accepted (None: DEFAULT_REST_CLIENT's).
+        rest_token_seconds: how long an issued REST access token is valid (NetSuite: 3600).
+        rest_governance_limits: False makes governanceLimits answer 403 (not an administrator).
 
     Raises:
         ValueError / ConfigurationError: a bad scenario, account id or limit.
@@ -106,6 +128,11 @@ class Emulator:
         log_level: str = "warning",
         max_logged_requests: int = 100,
         latency: float = 0.0,
+        oauth2_public_key: str | bytes | None = None,
+        oauth2_client_id: str | None = None,
+        oauth2_certificate_id: str | None = None,
+        rest_token_seconds: float = TOKEN_SECONDS,
+        rest_governance_limits: bool = True,
     ) -> None:
         scenario = _as_scenario(scenario)
 
@@ -130,13 +157,26 @@ class Emulator:
             submit_rules=scenario.submit_rules,
             preset_jobs=scenario.jobs,
         )
+        default = DEFAULT_REST_CLIENT
+        self.rest_client = RestClient(
+            client_id=oauth2_client_id or default.client_id,
+            certificate_id=oauth2_certificate_id or default.certificate_id,
+            public_key=default.public_key
+            if oauth2_public_key is None
+            else load_public_key(oauth2_public_key),
+            private_key=default.private_key if oauth2_public_key is None else None,
+            algorithm=default.algorithm,
+        )
+        self._oauth2 = ClientCredentialsServer(self.rest_client, clock, rest_token_seconds)
         self._service = Service(
             self.jobs,
             TokenPassportChecker(self.credentials, clock),
             pick("concurrency_limit", concurrency_limit, DEFAULT_CONCURRENCY_LIMIT),
             max_logged_requests,
             latency,
+            rest_auth=RestAuthenticator(TbaChecker(self.credentials, clock), self._oauth2),
         )
+        self._service.rest_governance_limits = rest_governance_limits
         self.app = build_app(self._service)
         self._requested_port = port
         self._log_level = log_level
@@ -264,6 +304,62 @@ class Emulator:
         """The connection as JSON, for ``AIRFLOW_CONN_<ID>`` environment variables."""
         return json.dumps(self.airflow_connection(endpoint_version), separators=(",", ":"))
 
+    @property
+    def rest_url(self) -> str:
+        """The REST services' root: the base URL (paths start ``/services/rest/``)."""
+        return self.base_url
+
+    @property
+    def rest_token_url(self) -> str:
+        """``<base_url>/services/rest/auth/oauth2/v1/token``: the JWT's ``aud``."""
+        return self.base_url + TOKEN_PATH
+
+    def airflow_rest_connection(self, auth: str = "oauth2") -> dict[str, Any]:
+        """An Airflow connection (type ``netsuite_rest``) for this emulator, as a dict: extras
+        ``account_id``, ``auth_method``, ``base_url`` and either the OAuth 2.0 client's
+        ``client_id``, ``certificate_id``, ``private_key`` (PEM), ``algorithm`` (ES256: the default
+        client's key is EC P-256) and ``scope``, or the TBA ``consumer_key``, ``consumer_secret``,
+        ``token_id``, ``token_secret``.
+
+        Raises:
+            ValueError: ``auth`` not oauth2 / tba; oauth2 when the emulator was given only a public
+                key (it has no private key to hand out).
+        """
+        if auth not in REST_AUTH_METHODS:
+            raise ValueError(f"auth must be one of {', '.join(REST_AUTH_METHODS)}, not {auth!r}")
+        creds = self.credentials
+        extra: dict[str, Any] = {
+            "account_id": creds.account.passport,
+            "auth_method": auth,
+            "base_url": self.base_url,
+        }
+        if auth == "tba":
+            extra.update(
+                consumer_key=creds.consumer_key,
+                consumer_secret=creds.consumer_secret,
+                token_id=creds.token_id,
+                token_secret=creds.token_secret,
+            )
+        else:
+            client = self.rest_client
+            if client.private_key is None:
+                raise ValueError(
+                    "this emulator verifies JWTs with a public key it was given: it has no private key for a "
+                    "connection; build the connection with your private key, or use auth='tba'"
+                )
+            extra.update(
+                client_id=client.client_id,
+                certificate_id=client.certificate_id,
+                private_key=client.private_key,
+                algorithm=client.algorithm,
+                scope="rest_webservices",
+            )
+        return {"conn_type": REST_CONNECTION_TYPE, "extra": extra}
+
+    def airflow_rest_connection_json(self, auth: str = "oauth2") -> str:
+        """``airflow_rest_connection(auth)`` as JSON, for ``AIRFLOW_CONN_<ID>``."""
+        return json.dumps(self.airflow_rest_connection(auth), separators=(",", ":"))
+
     # ---- state and injections -----------------------------------------------------------------
 
     def create_job(self, spec: JobSpec | Mapping[str, Any]) -> str:
@@ -311,20 +407,59 @@ class Emulator:
         self._service.injections.add(injection)
         return injection
 
+    @property
+    def rest_relative_location(self) -> bool:
+        """REST submits answer ``Location: /services/rest/async/v1/job/<id>`` (relative) instead of
+        an absolute URL; Oracle's examples show both. Default False."""
+        return self._service.rest_relative_location
+
+    @rest_relative_location.setter
+    def rest_relative_location(self, relative: bool) -> None:
+        self._service.rest_relative_location = bool(relative)
+
+    @property
+    def rest_governance_limits(self) -> bool:
+        """governanceLimits answers 200 (True) or 403 INSUFFICIENT_PERMISSION (False)."""
+        return self._service.rest_governance_limits
+
+    @rest_governance_limits.setter
+    def rest_governance_limits(self, allowed: bool) -> None:
+        self._service.rest_governance_limits = bool(allowed)
+
+    @property
+    def rest_token_seconds(self) -> float:
+        """Validity of REST access tokens issued from now on, seconds."""
+        return self._oauth2.token_seconds
+
+    @rest_token_seconds.setter
+    def rest_token_seconds(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError("rest_token_seconds must be > 0")
+        self._oauth2.token_seconds = seconds
+
+    def expire_rest_tokens(self) -> int:
+        """Expire every REST access token issued so far (the next call with one gets 401
+        INVALID_LOGIN); returns how many there were."""
+        return self._oauth2.expire_tokens()
+
     def stats(self) -> dict[str, Any]:
-        """``{"concurrency_limit", "in_flight", "max_in_flight" (among admitted requests),
-        "refused_over_limit" (requests refused with WS_REQUEST_BLOCKED by the limit itself, not by
-        an injection), "requests": {operation or "(unparsed)": n}, "faults": {code or "Client": n},
+        """``{"concurrency_limit" (SOAP and REST together), "in_flight", "max_in_flight" (among
+        admitted requests), "refused_over_limit" (requests refused by the limit itself, not by an
+        injection: WS_REQUEST_BLOCKED for SOAP, 429 for REST), "requests": {SOAP operation or
+        "(unparsed)": n}, "rest_requests": {kind: n} (submit, job, task_list, task, result, token,
+        server_time, governance_limits), "rest_errors": {o:errorCode or OAuth error: n},
+        "idempotent_replays" (REST submits answered IDEMPOTENCY_ERROR), "faults": {code or "Client": n},
         "injections_applied": {kind: n}, "injections_pending" (requests that queued injections
         with a limit will still replace), "injections_unlimited" (injections with no limit), "jobs"}``."""
         return self._service.stats()
 
     def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
-        """The last SOAP requests, oldest first: ``{"operation" (None if unparsable),
-        "endpoint_version", "soap_action", "body"}``."""
+        """The last requests, oldest first: SOAP ``{"api": "soap", "operation" (None if
+        unparsable), "endpoint_version", "soap_action", "body"}``; REST ``{"api": "rest", "kind",
+        "method", "path", "body"}``."""
         return self._service.requests(limit)
 
     def reset(self) -> None:
         """Forget jobs (preset jobs come back with fresh timelines), call counts, nonces,
-        injections, stats and logged requests."""
+        idempotency keys, REST access tokens, injections, stats and logged requests."""
         self._service.reset()

@@ -1,5 +1,6 @@
 """What one emulator keeps beside the account's jobs: the requests in flight (the account's
-concurrency limit), the injection queue, the counters of ``stats`` and the log of raw requests.
+concurrency limit, one for SOAP and REST together: Help Center subsect_1559222360.html), the
+injection queue, the counters of ``stats`` and the log of raw requests.
 
 No HTTP here either: ``routes`` and ``responses`` call these methods per request.
 """
@@ -13,6 +14,7 @@ from typing import Any
 from airflow_asyncjob.testing.emulator.auth import TokenPassportChecker
 from airflow_asyncjob.testing.emulator.injections import InjectionQueue
 from airflow_asyncjob.testing.emulator.jobs import JobStore
+from airflow_asyncjob.testing.emulator.rest_auth import RestAuthenticator
 
 MAX_LATENCY = 60.0
 """The longest ``latency`` (seconds) an emulator accepts."""
@@ -26,14 +28,20 @@ def check_latency(seconds: float) -> float:
 
 
 class Service:
-    """The state of one emulator's SOAP port. Thread-safe (the app runs on uvicorn's loop; the
-    Python API is called from other threads).
+    """The state of one emulator's SOAP port and REST services. Thread-safe (the app runs on
+    uvicorn's loop; the Python API is called from other threads).
 
     Args:
         jobs: the account's jobs. checker: its tokenPassport check.
-        concurrency_limit: SOAP requests allowed in flight at once (>= 1).
+        concurrency_limit: SOAP and REST requests allowed in flight at once (>= 1).
         max_logged_requests: how many raw requests ``requests()`` keeps.
-        latency: seconds each admitted SOAP request waits before it is answered (0..60).
+        latency: seconds each admitted SOAP or REST request waits before it is answered (0..60).
+        rest_auth: the REST TBA and OAuth 2.0 checks.
+
+    Attributes (settable at any time):
+        rest_relative_location: REST submits answer a relative ``Location`` (Oracle shows both).
+        rest_governance_limits: governanceLimits answers 200; False: 403 INSUFFICIENT_PERMISSION
+            (a role that is not an administrator).
 
     Raises:
         ValueError: a limit below 1 or a latency outside 0..60.
@@ -46,12 +54,16 @@ class Service:
         concurrency_limit: int,
         max_logged_requests: int,
         latency: float = 0.0,
+        rest_auth: RestAuthenticator | None = None,
     ) -> None:
         if concurrency_limit < 1:
             raise ValueError("concurrency_limit must be >= 1")
         self.default_latency = self.latency = check_latency(latency)
         self.jobs = jobs
         self.checker = checker
+        self.rest_auth = rest_auth
+        self.rest_relative_location = False
+        self.rest_governance_limits = True
         self.concurrency_limit = concurrency_limit
         self.injections = InjectionQueue()
         self._lock = threading.Lock()
@@ -67,10 +79,15 @@ class Service:
             self._over_limit = 0
             self._requests: Counter[str] = Counter()
             self._faults: Counter[str] = Counter()
+            self._rest_requests: Counter[str] = Counter()
+            self._rest_errors: Counter[str] = Counter()
+            self._idempotent_replays = 0
             self._log.clear()
         self.injections.clear()
         self.jobs.reset()
         self.checker.reset()
+        if self.rest_auth is not None:
+            self.rest_auth.reset()
 
     def admit(self) -> bool:
         """Count a request in flight; False (and counted as refused) when the limit is reached."""
@@ -95,12 +112,37 @@ class Service:
             self._requests[operation or "(unparsed)"] += 1
             self._log.append(
                 {
+                    "api": "soap",
                     "operation": operation,
                     "endpoint_version": endpoint_version,
                     "soap_action": soap_action,
                     "body": body.decode("utf-8", "replace"),
                 }
             )
+
+    def record_rest(self, kind: str, method: str, path: str, body: bytes) -> None:
+        """Log a REST request as received (``kind``: submit, job, task_list, task, result, token,
+        server_time, governance_limits; ``unknown`` for a path the emulator does not serve). The
+        Authorization header is not kept."""
+        with self._lock:
+            self._rest_requests[kind] += 1
+            self._log.append(
+                {
+                    "api": "rest",
+                    "kind": kind,
+                    "method": method,
+                    "path": path,
+                    "body": body.decode("utf-8", "replace"),
+                }
+            )
+
+    def count_rest_error(self, code: str) -> None:
+        with self._lock:
+            self._rest_errors[code] += 1
+
+    def count_idempotent_replay(self) -> None:
+        with self._lock:
+            self._idempotent_replays += 1
 
     def count_fault(self, code: str) -> None:
         with self._lock:
@@ -116,6 +158,9 @@ class Service:
                 "refused_over_limit": self._over_limit,
                 "requests": dict(self._requests),
                 "faults": dict(self._faults),
+                "rest_requests": dict(self._rest_requests),
+                "rest_errors": dict(self._rest_errors),
+                "idempotent_replays": self._idempotent_replays,
             }
         return {
             **counters,
