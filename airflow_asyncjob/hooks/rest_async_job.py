@@ -115,7 +115,6 @@ class RestAsyncJobHook(BaseHook):
         self.timeout = timeout
         self.retry = retry
         self._settings: RestSettings | None = None
-        self._client: RestClient | None = None
 
     @property
     def settings_read(self) -> RestSettings | None:
@@ -140,14 +139,14 @@ class RestAsyncJobHook(BaseHook):
         return self._settings
 
     def get_conn(self) -> RestClient:
-        """The sync protocol client of this connection, built once per hook.
+        """A new sync protocol client of this connection; close it (``with hook.get_conn() as
+        client:``). The hook's own methods open and close one per call: the OAuth 2.0 access token
+        is cached per process, so a new client costs no token request.
 
         Raises:
             ConfigurationError: as ``get_settings()``.
         """
-        if self._client is None:
-            self._client = RestClient(self.get_settings(), retry=self.retry)
-        return self._client
+        return RestClient(self.get_settings(), retry=self.retry)
 
     @asynccontextmanager
     async def get_async_conn(self) -> AsyncIterator[AsyncRestClient]:
@@ -277,19 +276,23 @@ class RestAsyncJobHook(BaseHook):
             NetSuiteResponseError: a completed job without tasks, or an answer not NetSuite's.
             NetSuiteError: any other failure, after retries for transient ones.
         """
-        return self.get_conn().check_async_status(job_id)
+        with self.get_conn() as client:
+            return client.check_async_status(job_id)
 
     def job(self, job_id: str) -> RestJob:
         """The job with its tasks (``GET .../job/{id}`` and its task list and tasks)."""
-        return self.get_conn().job(job_id)
+        with self.get_conn() as client:
+            return client.job(job_id)
 
     def task_result(self, job_id: str, task_id: str) -> RestTaskResult:
         """One task's result: the body the synchronous request would have given, or its error body."""
-        return self.get_conn().task_result(job_id, task_id)
+        with self.get_conn() as client:
+            return client.task_result(job_id, task_id)
 
     def iter_task_results(self, job_id: str) -> Iterator[RestTaskResult]:
-        """Every task's result, in task order."""
-        return iter(self.get_conn().iter_task_results(job_id))
+        """Every task's result, in task order (read while iterating; the client closes at the end)."""
+        with self.get_conn() as client:
+            yield from client.iter_task_results(job_id)
 
     def submit(
         self,
@@ -309,14 +312,15 @@ class RestAsyncJobHook(BaseHook):
             ConfigurationError: over 100 records, an unknown operation (nothing sent).
             NetSuiteError: any other failure; resent only where the key makes it safe.
         """
-        return self.get_conn().submit(
-            record_type,
-            records,
-            operation=operation,
-            idempotency_key=idempotency_key,
-            record_id=record_id,
-            external_id=external_id,
-        )
+        with self.get_conn() as client:
+            return client.submit(
+                record_type,
+                records,
+                operation=operation,
+                idempotency_key=idempotency_key,
+                record_id=record_id,
+                external_id=external_id,
+            )
 
     def failure_details(self, job_id: str, limit: int = 5) -> list[str]:
         """Distinct ``code: detail`` lines of the job's failed tasks' error bodies (at most
@@ -351,18 +355,14 @@ class RestAsyncJobHook(BaseHook):
             settings = self.get_settings()
         except NetSuiteError as error:
             return False, f"Connection {self.netsuite_conn_id!r}: {error} No request was sent to NetSuite."
-        client = RestClient(settings, retry=self.retry or TEST_CONNECTION_RETRY)
         auth = "OAuth 2.0" if isinstance(settings.credentials, ClientCredentials) else "TBA"
         try:
-            server_time = client.server_time()
+            with RestClient(settings, retry=self.retry or TEST_CONNECTION_RETRY) as client:
+                server_time = client.server_time()
         except AuthenticationError as error:
             return False, f"NetSuite refused the {auth} login: {error}"
         except NetSuiteError as error:
             return False, str(error)
-        finally:
-            close = getattr(client, "close", None)
-            if close is not None:
-                close()
         return True, (
             f"Connected to {settings.rest_url} as account {settings.account} ({auth}); "
             f"NetSuite server time is {server_time.isoformat()}."
