@@ -199,7 +199,8 @@ class RestAsyncJobHook(BaseHook):
             if "account_id" in missing:
                 sources.append("The account id is at Setup > Company > Company Information > Account ID.")
             raise ConfigurationError(
-                f"{where} (auth_method={method!r}) lacks {', '.join(missing)} in its extra. {' '.join(sources)}"
+                f"{where} (auth_method={method!r}) lacks {', '.join(missing)} in its extra. "
+                + " ".join(sources)
             )
         account = normalize_account_id(str(values["account_id"]))
         credentials: TokenCredentials | ClientCredentials

@@ -145,8 +145,8 @@ def test_the_dispatch_picks_the_hook_by_connection_type(monkeypatch):
 
 
 def test_the_private_key_is_registered_with_the_secrets_masker(monkeypatch):
-    from airflow.sdk.log import mask_secret  # noqa: F401  (the masker the hook uses)
     from airflow.sdk._shared.secrets_masker import redact
+    from airflow.sdk.log import mask_secret  # noqa: F401  (the masker the hook uses)
 
     use(monkeypatch)
     settings()

@@ -73,7 +73,10 @@ def test_every_rest_outcome_and_policy(airflow_db, rest_emulator, capfd, final_s
     output = capfd.readouterr().out
     tasks = len(RECORDS[final_status])
     # progress is tasks completed of tasks (REST gives no percent or estimate)
-    assert f"NetSuite async job {final_status}, 100.0% completed, {tasks} of {tasks} tasks completed ({job_id})" in output
+    assert (
+        f"NetSuite async job {final_status}, 100.0% completed, {tasks} of {tasks} tasks completed ({job_id})"
+        in output
+    )
     if final_status == "failed":
         assert f"NetSuite job {job_id} failed. NetSuite says: " in output
         assert "DUP_ENTITY: This entity already exists." in output
