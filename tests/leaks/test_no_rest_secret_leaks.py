@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from urllib.parse import parse_qs
 
 import pytest
 import sensor_policies  # noqa: E402
@@ -41,18 +40,20 @@ def debug_logs():
 
 
 @pytest.fixture
-def issued_tokens(monkeypatch):
-    """Every access token the emulator's token endpoint hands out."""
-    tokens: list[str] = []
+def token_requests(monkeypatch):
+    """Every JWT assertion the emulator's token endpoint receives and access token it hands out:
+    ``{"assertions": [...], "tokens": [...]}``."""
+    seen: dict[str, list[str]] = {"assertions": [], "tokens": []}
     original = ClientCredentialsServer.issue
 
     def recording(self, form, token_url):
+        seen["assertions"].append(str(form.get("client_assertion", "")))
         answer = original(self, form, token_url)
-        tokens.append(answer["access_token"])
+        seen["tokens"].append(answer["access_token"])
         return answer
 
     monkeypatch.setattr(ClientCredentialsServer, "issue", recording)
-    return tokens
+    return seen
 
 
 @pytest.fixture
@@ -88,7 +89,7 @@ def rest_job(emulator, final_status):
 
 
 def test_no_private_key_token_or_secret_in_anything_a_rest_run_produces(
-    airflow_db, debug_logs, issued_tokens, serialized_triggers, capfd, caplog, monkeypatch
+    airflow_db, debug_logs, token_requests, serialized_triggers, capfd, caplog, monkeypatch
 ):
     caplog.set_level(logging.DEBUG)
     produced: list[str] = []
@@ -124,17 +125,13 @@ def test_no_private_key_token_or_secret_in_anything_a_rest_run_produces(
             with pytest.raises(NetSuiteError) as caught:
                 RestAsyncJobHook("netsuite_errors").check_async_status("999999999")
             produced += [str(caught.value), repr(caught.value)]
-        assertions = [
-            parse_qs(r["body"]).get("client_assertion", [""])[0]
-            for r in emulator.requests(limit=None)
-            if r["api"] == "rest" and r["kind"] == "token"
-        ]
 
     output = capfd.readouterr()
     produced += [output.out, output.err, debug_logs.getvalue(), caplog.text, *serialized_triggers]
     everything = "\n".join(produced)
 
     assert len(serialized_triggers) >= 2  # both deferrable runs deferred
+    issued_tokens, assertions = token_requests["tokens"], token_requests["assertions"]
     assert issued_tokens and all(assertions) and len(assertions) >= 2  # tokens were fetched, with JWTs
     assert "NetSuite async job" in everything  # the scan read real logs
     key_lines = [line for line in private_key.splitlines() if line and not line.startswith("-----")]
