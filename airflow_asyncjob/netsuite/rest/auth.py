@@ -183,7 +183,6 @@ class ClientCredentials:
     private_key: str = field(repr=False)
     algorithm: str = "PS256"
     scope: str = DEFAULT_SCOPE
-    signing_key: Any = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.account, str):
@@ -212,7 +211,9 @@ class ClientCredentials:
                 f"use {DEFAULT_SCOPE!r} for REST web services."
             )
         object.__setattr__(self, "scope", ",".join(scopes))
-        object.__setattr__(self, "signing_key", _load_private_key(self.private_key, algorithm))
+        # Loaded here to check it, and again per assertion (once an hour): the loaded key is not
+        # kept, so these credentials stay plain values that copy and compare like the others.
+        _load_private_key(self.private_key, algorithm)
 
     def assertion(self, token_url: str, *, now: float | None = None) -> str:
         """The signed JWT client assertion for ``token_url`` (its ``aud``), issued at ``now``
@@ -226,7 +227,8 @@ class ClientCredentials:
             "exp": issued + ASSERTION_LIFETIME,
         }
         headers = {"typ": "JWT", "kid": self.certificate_id}
-        return jwt.encode(payload, self.signing_key, algorithm=self.algorithm, headers=headers)
+        key = _load_private_key(self.private_key, self.algorithm)
+        return jwt.encode(payload, key, algorithm=self.algorithm, headers=headers)
 
 
 def _load_private_key(pem: Any, algorithm: str) -> Any:

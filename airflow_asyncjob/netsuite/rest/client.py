@@ -203,6 +203,13 @@ class _RestBase:
                     "job up by its idempotency key.",
                 )
             return RestSubmitted(job_id_from_location(location), location, replayed=True)
+        if response.content.strip() and errors.error_body(response) is None:
+            try:
+                errors.read_json(response)
+            except ValueError:  # a proxy's or maintenance page, not NetSuite's synchronous answer
+                raise errors.not_netsuite_json(
+                    response, operation=call.operation, wanted="202 Accepted with the job's Location"
+                ) from None
         raise NetSuiteResponseError(
             f"NetSuite answered the submit with HTTP {status} instead of 202 Accepted: it ran the "
             "request synchronously (Prefer: respond-async not applied), so there is no job to follow",
