@@ -1,4 +1,5 @@
-"""A NetSuite SOAP async-job emulator: a real HTTP server on 127.0.0.1 speaking NetSuite's SOAP.
+"""A NetSuite SOAP and REST async-job emulator: a real HTTP server on 127.0.0.1 speaking NetSuite's
+SOAP and its REST web services' asynchronous jobs.
 
 It serves ``/services/NetSuitePort_<V>`` for every endpoint version V (``2023_2``, ``2025_2``,
 ...) with token-based authentication (tokenPassport, HMAC-SHA256), the account's concurrency
@@ -9,6 +10,12 @@ processing -> finished / finishedWithErrors / failed on a timeline; faults and m
 (HTML error pages, slow answers, dropped connections, raw bodies) can be injected. Answers
 validate against NetSuite's published 2023_2 schema.
 
+Beside it, REST web services (``/services/rest/...``, see ``rest_routes``): record and batch
+requests with ``Prefer: respond-async`` become jobs in the same store (one task per record),
+read through the job / task list / task / result resources; idempotency keys; TBA (OAuth 1.0a,
+HMAC-SHA256) and OAuth 2.0 client credentials (a token endpoint verifying the JWT assertion);
+serverTime and governanceLimits. SOAP and REST share one concurrency limit.
+
 In tests::
 
     from airflow_asyncjob.testing.emulator import Emulator, Scenario
@@ -17,6 +24,8 @@ In tests::
         os.environ["AIRFLOW_CONN_NETSUITE_DEFAULT"] = emu.airflow_connection_json()
         job_id = emu.create_job({"operation": "asyncUpsertList", "records": [...]})
         emu.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus")
+        os.environ["AIRFLOW_CONN_NETSUITE_REST_DEFAULT"] = emu.airflow_rest_connection_json("oauth2")
+        emu.inject("rest_error", status=429, operation="job")
 
 From a shell: ``python -m airflow_asyncjob.testing.emulator --port 8765`` (``--help``); it
 prints its base URL on the first line. The shipped example scenario's job ids are in
@@ -29,7 +38,10 @@ Layout (moto's split of a service), one job per module:
 - ``injections``: ``Injection`` (a misbehaviour) and the queue that hands them out.
 - ``service``: in-flight requests (the concurrency limit), stats and the request log.
 - ``soap``: parses and builds SOAP; keeps no state. ``exceptions``: the faults.
-- ``responses``: one function per SOAP action. ``routes``: the HTTP paths and the admin API.
+- ``rest``: REST's wire format (JSON bodies, error bodies, job URLs); keeps no state.
+- ``rest_auth``: the TBA header check, the OAuth 2.0 token endpoint and its bearer tokens.
+- ``responses``: one function per SOAP action. ``rest_routes``: one function per REST resource.
+- ``routes``: the HTTP paths and the admin API.
 - ``asgi``: the layers around the app (dropping a connection, the server's Date).
 - ``server``: ``Emulator``, its lifecycle (start, stop, run, reset). ``__main__``: the CLI.
 """
@@ -45,11 +57,13 @@ from airflow_asyncjob.testing.emulator.jobs import (
     SubmitRule,
     Timeline,
 )
+from airflow_asyncjob.testing.emulator.rest_auth import DEFAULT_REST_CLIENT, RestClient
 from airflow_asyncjob.testing.emulator.scenario import EXAMPLE_JOB_IDS, Scenario, job_spec_from_dict
 from airflow_asyncjob.testing.emulator.server import (
     DEFAULT_ACCOUNT_ID,
     DEFAULT_CONCURRENCY_LIMIT,
     DEFAULT_CREDENTIALS,
+    REST_CONNECTION_TYPE,
     Emulator,
 )
 
@@ -57,7 +71,9 @@ __all__ = [
     "DEFAULT_ACCOUNT_ID",
     "DEFAULT_CONCURRENCY_LIMIT",
     "DEFAULT_CREDENTIALS",
+    "DEFAULT_REST_CLIENT",
     "EXAMPLE_JOB_IDS",
+    "REST_CONNECTION_TYPE",
     "ClientFault",
     "EmulatedFault",
     "Emulator",
@@ -66,6 +82,7 @@ __all__ = [
     "JobSpec",
     "JobStore",
     "RecordResult",
+    "RestClient",
     "Scenario",
     "SubmitDefaults",
     "SubmitRule",

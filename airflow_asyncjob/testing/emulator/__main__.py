@@ -1,7 +1,9 @@
 """``python -m airflow_asyncjob.testing.emulator``: serve the emulator until SIGINT/SIGTERM.
 
 The first line of stdout is the base URL (``http://127.0.0.1:PORT``), flushed at once, so a
-parent process can read it; then the credentials it accepts and an Airflow connection for it.
+parent process can read it; then the credentials it accepts (SOAP and REST TBA, the REST OAuth
+2.0 client) and Airflow connections for it (``netsuite_soap``; ``netsuite_rest`` with OAuth 2.0
+when the emulator holds the private key, and with TBA).
 Logs go to stderr. Every setting has a flag and an environment variable (the flag wins, then the
 variable, then the scenario, then the default).
 """
@@ -16,6 +18,7 @@ import signal
 import sys
 
 from airflow_asyncjob.netsuite.endpoints import DEFAULT_ENDPOINT_VERSION
+from airflow_asyncjob.testing.emulator.rest_auth import DEFAULT_REST_CLIENT, TOKEN_SECONDS
 from airflow_asyncjob.testing.emulator.scenario import Scenario
 from airflow_asyncjob.testing.emulator.server import (
     DEFAULT_ACCOUNT_ID,
@@ -33,7 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="python -m airflow_asyncjob.testing.emulator",
-        description="NetSuite SOAP async-job emulator on 127.0.0.1 (token-based auth, any endpoint version).",
+        description="NetSuite SOAP and REST async-job emulator on 127.0.0.1 (token-based auth, any SOAP "
+        "endpoint version; REST with TBA or OAuth 2.0 client credentials).",
     )
     parser.add_argument("--port", type=int, default=8765, help="TCP port; 0 picks a free one (default 8765)")
     for name, default in (("account_id", DEFAULT_ACCOUNT_ID), *DEFAULT_CREDENTIALS.items()):
@@ -44,17 +48,40 @@ def _parser() -> argparse.ArgumentParser:
             help=f"${variable}; else the scenario's; else {default!r}",
         )
     parser.add_argument(
+        "--oauth2-public-key",
+        metavar="FILE",
+        default=env(ENV_PREFIX + "OAUTH2_PUBLIC_KEY"),
+        help="PEM public key or certificate that REST token requests' JWT assertions must verify with "
+        f"(${ENV_PREFIX}OAUTH2_PUBLIC_KEY); default: a key pair generated at start, whose private key is in "
+        "the printed netsuite_rest connection",
+    )
+    for name, default in (
+        ("oauth2_client_id", DEFAULT_REST_CLIENT.client_id),
+        ("oauth2_certificate_id", DEFAULT_REST_CLIENT.certificate_id),
+    ):
+        variable = ENV_PREFIX + name.upper()
+        parser.add_argument(
+            "--" + name.replace("_", "-"), default=env(variable), help=f"${variable}; else {default!r}"
+        )
+    parser.add_argument(
+        "--rest-token-seconds",
+        type=float,
+        default=env(ENV_PREFIX + "REST_TOKEN_SECONDS", str(TOKEN_SECONDS)),
+        help=f"validity of issued REST access tokens, seconds (${ENV_PREFIX}REST_TOKEN_SECONDS; "
+        f"default {TOKEN_SECONDS})",
+    )
+    parser.add_argument(
         "--concurrency-limit",
         type=int,
         default=env(ENV_PREFIX + "CONCURRENCY_LIMIT"),
-        help=f"in-flight SOAP requests allowed (${ENV_PREFIX}CONCURRENCY_LIMIT; else the scenario's; "
-        f"else {DEFAULT_CONCURRENCY_LIMIT})",
+        help=f"in-flight SOAP and REST requests allowed, together (${ENV_PREFIX}CONCURRENCY_LIMIT; else the "
+        f"scenario's; else {DEFAULT_CONCURRENCY_LIMIT})",
     )
     parser.add_argument(
         "--latency",
         type=float,
         default=env(ENV_PREFIX + "LATENCY", "0"),
-        help=f"seconds each SOAP request takes before its answer (${ENV_PREFIX}LATENCY; default 0)",
+        help=f"seconds each SOAP or REST request takes before its answer (${ENV_PREFIX}LATENCY; default 0)",
     )
     parser.add_argument(
         "--inject",
@@ -92,31 +119,53 @@ def _injection_lines(emulator: Emulator) -> list[str]:
     return [f"injections queued: {pending} answers to replace, {unlimited} without limit (until reset)"]
 
 
+def _rest_lines(emulator: Emulator) -> list[str]:
+    client = emulator.rest_client
+    lines = [
+        f"REST web services: {emulator.rest_url}/services/rest/record/v1/<type> (Prefer: respond-async), "
+        f"{emulator.rest_url}/services/rest/async/v1/job/<id>, .../system/v1/serverTime",
+        f"REST OAuth 2.0: token URL {emulator.rest_token_url}  client id: {client.client_id}  "
+        f"certificate id: {client.certificate_id}  "
+        + (
+            f"algorithm: {client.algorithm} (key pair generated at start)"
+            if client.private_key
+            else "public key: the one given (--oauth2-public-key)"
+        ),
+    ]
+    return lines
+
+
 def _rest_connection_lines(emulator: Emulator) -> list[str]:
-    """The ``netsuite_rest`` connection (OAuth 2.0 client credentials) for the REST examples."""
-    rest_json = getattr(emulator, "airflow_rest_connection_json", None)
-    if rest_json is None:
-        return []
-    return [f"  export AIRFLOW_CONN_NETSUITE_REST_DEFAULT='{rest_json(auth='oauth2')}'"]
+    lines = []
+    if emulator.rest_client.private_key is not None:
+        lines.append(
+            f"  export AIRFLOW_CONN_NETSUITE_REST_DEFAULT='{emulator.airflow_rest_connection_json('oauth2')}'"
+        )
+    # Another conn id for TBA: a parent reading the banner finds one line per connection.
+    lines.append(f"  export AIRFLOW_CONN_NETSUITE_REST_TBA='{emulator.airflow_rest_connection_json('tba')}'")
+    return lines
 
 
 def _print_banner(emulator: Emulator, scenario_name: str, scenario: Scenario) -> None:
     creds = emulator.credentials
     lines = [
         emulator.base_url,
-        f"NetSuite SOAP async-job emulator. SOAP port: {emulator.base_url}/services/NetSuitePort_<V> "
-        f"(any V, e.g. {emulator.endpoint_version}); WSDL: {emulator.wsdl_url()}",
+        f"NetSuite SOAP and REST async-job emulator. SOAP port: "
+        f"{emulator.base_url}/services/NetSuitePort_<V> (any V, e.g. {emulator.endpoint_version}); "
+        f"WSDL: {emulator.wsdl_url()}",
         f"account id: {creds.account.passport}  consumer key: {creds.consumer_key}  consumer secret: "
         f"{creds.consumer_secret}  token id: {creds.token_id}  token secret: {creds.token_secret}",
-        f"concurrency limit: {emulator.stats()['concurrency_limit']}",
+        *_rest_lines(emulator),
+        f"concurrency limit: {emulator.stats()['concurrency_limit']} (SOAP and REST together)",
         *_injection_lines(emulator),
         f"scenario: {scenario_name}",
         *(f"  job {spec.job_id}: {spec.operation} -> {spec.final_status.value}" for spec in scenario.jobs),
         "Airflow connection:",
         f"  export AIRFLOW_CONN_NETSUITE_DEFAULT='{emulator.airflow_connection_json()}'",
+        "Airflow REST connection:",
         *_rest_connection_lines(emulator),
         "Admin API (JSON): POST /_emulator/jobs, POST /_emulator/faults, GET /_emulator/stats, "
-        "GET /_emulator/requests, POST /_emulator/reset",
+        "GET /_emulator/requests, POST /_emulator/reset, GET /_emulator/connections",
         "Stop with Ctrl+C or SIGTERM.",
     ]
     print("\n".join(lines), flush=True)
@@ -153,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             scenario = Scenario.load(args.scenario)
         injections = _injections(args.inject, os.environ.get(ENV_PREFIX + "INJECT"))
+        public_key = None
+        if args.oauth2_public_key:
+            with open(args.oauth2_public_key, "rb") as handle:
+                public_key = handle.read()
         emulator = Emulator(
             port=args.port,
             scenario=scenario,
@@ -165,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
             endpoint_version=args.endpoint_version,
             log_level=args.log_level,
             latency=args.latency,
+            oauth2_public_key=public_key,
+            oauth2_client_id=args.oauth2_client_id,
+            oauth2_certificate_id=args.oauth2_certificate_id,
+            rest_token_seconds=args.rest_token_seconds,
         )
         for injection in injections:
             emulator.inject(**injection)

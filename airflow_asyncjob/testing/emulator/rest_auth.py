@@ -244,14 +244,15 @@ class ClientCredentialsServer:
             raise ValueError("token_seconds must be > 0")
         self.client = client
         self.clock = clock
-        self.token_seconds = token_seconds
+        self.default_token_seconds = token_seconds
         self._lock = threading.Lock()
         self.reset()
 
     def reset(self) -> None:
-        """Forget every issued token."""
+        """Forget every issued token; tokens last ``token_seconds`` as given at start again."""
         with self._lock:
             self._tokens: dict[str, float] = {}
+            self.token_seconds = self.default_token_seconds
 
     def expire_tokens(self) -> int:
         """Make every issued token expired now (a client's next call gets 401); returns how many."""

@@ -9,6 +9,7 @@
     GET  /_emulator/stats                    counters (see Emulator.stats)
     GET  /_emulator/requests?limit=N         the last SOAP requests, raw
     POST /_emulator/reset                    forget jobs, nonces, injections, stats, requests
+    GET  /_emulator/connections              Airflow connections for this emulator, by conn id
     /services/rest/...                       REST web services: see ``rest_routes``
 
 A SOAP request goes: parse (soapenv:Client fault when malformed) -> concurrency admission
@@ -139,6 +140,12 @@ async def reset(request: Request) -> Response:
     return JSONResponse({"reset": True})
 
 
+async def airflow_connections(request: Request) -> Response:
+    """GET /_emulator/connections: ``{conn id: connection dict}`` (see Emulator.airflow_connections),
+    for a process that started the emulator from its command line."""
+    return JSONResponse(request.app.state.connections())
+
+
 ROUTES = [
     Route("/services/NetSuitePort_{version}", soap_port, methods=["GET", "POST"]),
     Route("/wsdl/v{version}_0/netsuite.wsdl", wsdl_file, methods=["GET"]),
@@ -147,12 +154,15 @@ ROUTES = [
     Route("/_emulator/stats", stats, methods=["GET"]),
     Route("/_emulator/requests", requests, methods=["GET"]),
     Route("/_emulator/reset", reset, methods=["POST"]),
+    Route("/_emulator/connections", airflow_connections, methods=["GET"]),
     *rest_routes.ROUTES,
 ]
 
 
-def build_app(service: Service) -> Starlette:
-    """The Starlette app of one emulator, serving ROUTES over ``service``."""
+def build_app(service: Service, connections: Callable[[], Mapping[str, Any]] = dict) -> Starlette:
+    """The Starlette app of one emulator, serving ROUTES over ``service``; ``connections()`` gives
+    what ``GET /_emulator/connections`` answers."""
     app = Starlette(routes=ROUTES)
     app.state.service = service
+    app.state.connections = connections
     return app

@@ -176,8 +176,9 @@ class Emulator:
             latency,
             rest_auth=RestAuthenticator(TbaChecker(self.credentials, clock), self._oauth2),
         )
-        self._service.rest_governance_limits = rest_governance_limits
-        self.app = build_app(self._service)
+        self._service.default_rest_governance_limits = rest_governance_limits
+        self._service.reset()
+        self.app = build_app(self._service, self.airflow_connections)
         self._requested_port = port
         self._log_level = log_level
         self._port: int | None = None
@@ -356,6 +357,16 @@ class Emulator:
             )
         return {"conn_type": REST_CONNECTION_TYPE, "extra": extra}
 
+    def airflow_connections(self) -> dict[str, dict[str, Any]]:
+        """Every Airflow connection for this emulator by a conn id: ``netsuite_default`` (SOAP),
+        ``netsuite_rest_default`` (REST, OAuth 2.0; absent when the emulator holds no private
+        key) and ``netsuite_rest_tba`` (REST, TBA). ``GET /_emulator/connections`` answers it."""
+        found = {"netsuite_default": self.airflow_connection()}
+        if self.rest_client.private_key is not None:
+            found["netsuite_rest_default"] = self.airflow_rest_connection("oauth2")
+        found["netsuite_rest_tba"] = self.airflow_rest_connection("tba")
+        return found
+
     def airflow_rest_connection_json(self, auth: str = "oauth2") -> str:
         """``airflow_rest_connection(auth)`` as JSON, for ``AIRFLOW_CONN_<ID>``."""
         return json.dumps(self.airflow_rest_connection(auth), separators=(",", ":"))
@@ -428,7 +439,8 @@ class Emulator:
 
     @property
     def rest_token_seconds(self) -> float:
-        """Validity of REST access tokens issued from now on, seconds."""
+        """Validity of REST access tokens issued from now on, seconds (``reset()`` restores the
+        value given at start)."""
         return self._oauth2.token_seconds
 
     @rest_token_seconds.setter
@@ -461,5 +473,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget jobs (preset jobs come back with fresh timelines), call counts, nonces,
-        idempotency keys, REST access tokens, injections, stats and logged requests."""
+        idempotency keys, REST access tokens, injections, stats and logged requests; restore the
+        latency, ``rest_relative_location``, ``rest_governance_limits`` and ``rest_token_seconds``
+        given at start."""
         self._service.reset()

@@ -38,7 +38,7 @@ class Service:
         latency: seconds each admitted SOAP or REST request waits before it is answered (0..60).
         rest_auth: the REST TBA and OAuth 2.0 checks.
 
-    Attributes (settable at any time):
+    Attributes (settable at any time; ``reset()`` restores them):
         rest_relative_location: REST submits answer a relative ``Location`` (Oracle shows both).
         rest_governance_limits: governanceLimits answers 200; False: 403 INSUFFICIENT_PERMISSION
             (a role that is not an administrator).
@@ -62,8 +62,7 @@ class Service:
         self.jobs = jobs
         self.checker = checker
         self.rest_auth = rest_auth
-        self.rest_relative_location = False
-        self.rest_governance_limits = True
+        self.default_rest_governance_limits = True
         self.concurrency_limit = concurrency_limit
         self.injections = InjectionQueue()
         self._lock = threading.Lock()
@@ -71,10 +70,12 @@ class Service:
         self.reset()
 
     def reset(self) -> None:
-        """Forget jobs (preset ones come back), nonces, injections, counters and logged requests;
-        restore the latency given at start."""
+        """Forget jobs (preset ones come back), nonces, idempotency keys, REST tokens, injections,
+        counters and logged requests; restore the latency and REST settings given at start."""
         with self._lock:
             self.latency = self.default_latency
+            self.rest_relative_location = False
+            self.rest_governance_limits = self.default_rest_governance_limits
             self._in_flight = self._max_in_flight = 0
             self._over_limit = 0
             self._requests: Counter[str] = Counter()

@@ -67,9 +67,6 @@ def rest_emulator(clock: SteppedClock) -> Iterator[Emulator]:
 @pytest.fixture
 def emu(rest_emulator: Emulator, clock: SteppedClock) -> Emulator:
     rest_emulator.reset()
-    rest_emulator.rest_relative_location = False
-    rest_emulator.rest_governance_limits = True
-    rest_emulator.rest_token_seconds = 3600
     clock.offset = 0.0
     return rest_emulator
 
@@ -473,6 +470,8 @@ def test_governance_limits_answer_or_403(tba: httpx.Client, emu: Emulator) -> No
     emu.rest_governance_limits = False
     answer = tba.get("/services/rest/system/v1/governanceLimits")
     assert (answer.status_code, error_code(answer)) == (403, "INSUFFICIENT_PERMISSION")
+    emu.reset()
+    assert emu.rest_governance_limits is True
 
 
 # ---- the shared concurrency limit ------------------------------------------------------------------
@@ -570,3 +569,12 @@ def test_request_log_marks_rest_requests_without_the_authorization_header(
         "path": "/services/rest/system/v1/serverTime",
         "body": "",
     }
+
+
+def test_connections_from_the_admin_api_and_no_assertion_in_the_log(emu: Emulator) -> None:
+    fetch_token(emu)
+    assert all(entry["body"] == "" for entry in emu.requests())
+    connections = httpx.get(f"{emu.base_url}/_emulator/connections").json()
+    assert set(connections) == {"netsuite_default", "netsuite_rest_default", "netsuite_rest_tba"}
+    assert connections["netsuite_rest_default"] == emu.airflow_rest_connection("oauth2")
+    assert connections["netsuite_rest_tba"]["extra"]["auth_method"] == "tba"
