@@ -11,7 +11,8 @@ Against the emulator (``python3 dev.py example``) two of the five customers fail
 side: cust-0203 already exists (DUP_ENTITY) and cust-0204 names a subsidiary that does not
 (INVALID_KEY_OR_REF), so two of the job's five tasks fail and the run branches to
 ``get_results``. Against NetSuite, create a ``netsuite_rest_default`` connection
-(docs/connection.md) and pass your own customers: ``airflow dags test example_netsuite_rest_async_job -c '{"customers": [...]}'``.
+(docs/connection.md) and pass your own customers:
+``airflow dags test example_netsuite_rest_async_job -c '{"customers": [...]}'``.
 """
 
 from __future__ import annotations
