@@ -44,6 +44,7 @@ EXAMPLE_DAG_IDS = (
     "example_netsuite_async_job",
     "example_netsuite_async_job_deferrable",
     "example_netsuite_submit_and_wait",
+    "example_netsuite_rest_async_job",  # the REST twin of the upsert example (netsuite_rest connection)
 )
 
 
@@ -108,11 +109,14 @@ def example(args: list[str]) -> int:
         env=env,
     )
     try:
-        connection = read_emulator_connection(emulator)
-        if connection is None:
+        connections = read_emulator_connections(emulator)
+        if "AIRFLOW_CONN_NETSUITE_DEFAULT" not in connections:
             print("The emulator did not start; see its output above.", file=sys.stderr)
             return 1
-        env["AIRFLOW_CONN_NETSUITE_DEFAULT"] = connection
+        if "AIRFLOW_CONN_NETSUITE_REST_DEFAULT" not in connections:
+            print("The emulator printed no REST connection; its REST side is missing.", file=sys.stderr)
+            return 1
+        env.update(connections)
         # Keep echoing the emulator's output so that a full pipe never blocks it.
         threading.Thread(target=echo_lines, args=(emulator.stdout,), daemon=True).start()
         run([str(BIN / "airflow"), "db", "migrate"], env=env, stdout=subprocess.DEVNULL)
@@ -279,15 +283,21 @@ def echo_lines(stream) -> None:
             print(line, end="", flush=True)
 
 
-def read_emulator_connection(emulator: subprocess.Popen) -> str | None:
-    """Echo the emulator's banner and return the connection JSON it prints for Airflow."""
-    prefix = "export AIRFLOW_CONN_NETSUITE_DEFAULT="
+def read_emulator_connections(emulator: subprocess.Popen) -> dict[str, str]:
+    """Echo the emulator's banner and return the Airflow connections it prints:
+    ``{"AIRFLOW_CONN_NETSUITE_DEFAULT": <SOAP JSON>, "AIRFLOW_CONN_NETSUITE_REST_DEFAULT": <REST JSON>}``
+    (the banner's ``export AIRFLOW_CONN_...='...'`` lines, read up to its "Admin API" line)."""
+    found: dict[str, str] = {}
     for line in emulator.stdout or ():
         if not line.startswith("INFO:uvicorn."):
             print(line, end="", flush=True)
-        if line.strip().startswith(prefix):
-            return line.strip()[len(prefix) :].strip("'")
-    return None
+        text = line.strip()
+        if text.startswith("export AIRFLOW_CONN_"):
+            name, _, value = text[len("export ") :].partition("=")
+            found[name] = value.strip("'")
+        if text.startswith("Admin API"):
+            break
+    return found
 
 
 def test(args: list[str]) -> int:

@@ -15,6 +15,8 @@ from airflow_asyncjob import __version__
 
 CONNECTION_TYPE = "netsuite_soap"
 HOOK_NAME = "NetSuite SOAP (async jobs)"
+REST_CONNECTION_TYPE = "netsuite_rest"
+REST_HOOK_NAME = "NetSuite REST (async jobs)"
 
 _OPTIONAL_STRING: dict[str, Any] = {"type": ["string", "null"]}
 _SECRET_STRING: dict[str, Any] = {"type": ["string", "null"], "format": "password"}
@@ -89,6 +91,70 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
 the host field is the optional base URL (a port belongs in it). The extra JSON stays visible: it
 shows what the fields above store, and any key an older connection holds."""
 
+REST_CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
+    "account_id": CONNECTION_FIELDS["account_id"],
+    "auth_method": {
+        "label": "Authentication",
+        "description": "oauth2 (OAuth 2.0 client credentials, machine to machine: NetSuite's preferred "
+        "method) or tba (token-based authentication, the same four values as a SOAP connection).",
+        "schema": {"type": ["string", "null"], "default": "oauth2"},
+    },
+    "client_id": {
+        "label": "Client ID (OAuth 2.0)",
+        "description": "The integration record's client id (Setup > Integration > Manage Integrations), "
+        "with Client Credentials (Machine to Machine) Grant checked.",
+        "schema": dict(_OPTIONAL_STRING),
+    },
+    "certificate_id": {
+        "label": "Certificate ID (OAuth 2.0)",
+        "description": "Setup > Integration > OAuth 2.0 Client Credentials (M2M) Setup: the id NetSuite "
+        "gives the certificate uploaded for this integration, entity and role.",
+        "schema": dict(_OPTIONAL_STRING),
+    },
+    "private_key": {
+        "label": "Private key, PEM (OAuth 2.0)",
+        "description": "The private key of that certificate (-----BEGIN PRIVATE KEY----- ...): RSA for "
+        "PS256/PS384/PS512, EC for ES256/ES384/ES512. Never leaves this machine: it signs the JWT.",
+        "schema": dict(_SECRET_STRING),
+    },
+    "algorithm": {
+        "label": "JWT algorithm (OAuth 2.0)",
+        "description": "PS256 (default), PS384, PS512, ES256, ES384 or ES512; must fit the key.",
+        "schema": {"type": ["string", "null"], "default": "PS256"},
+    },
+    "scope": {
+        "label": "Scope (OAuth 2.0)",
+        "description": "rest_webservices (default); a comma-separated list, e.g. rest_webservices,restlets.",
+        "schema": {"type": ["string", "null"], "default": "rest_webservices"},
+    },
+    "consumer_key": {**CONNECTION_FIELDS["consumer_key"], "label": "Consumer key (TBA)"},
+    "consumer_secret": {**CONNECTION_FIELDS["consumer_secret"], "label": "Consumer secret (TBA)"},
+    "token_id": {
+        **CONNECTION_FIELDS["token_id"],
+        "label": "Token ID (TBA)",
+        "description": "From the access token (Setup > Users/Roles > Access Tokens) of the user and role "
+        "the jobs run as; the role needs the REST Web Services permission.",
+    },
+    "token_secret": {**CONNECTION_FIELDS["token_secret"], "label": "Token secret (TBA)"},
+    "timeout": {
+        "label": "Request timeout (s)",
+        "description": "Optional: seconds allowed for one HTTP request (default 60).",
+        "schema": {"type": ["number", "null"], "minimum": 1},
+    },
+    "max_in_flight": CONNECTION_FIELDS["max_in_flight"],
+    "verify_tls": CONNECTION_FIELDS["verify_tls"],
+}
+"""The ``netsuite_rest`` connection's extra keys (``RestAsyncJobHook``): OAuth 2.0 client credentials or
+TBA; the private key and the two TBA secrets are password fields."""
+
+REST_UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden-fields": ["schema", "login", "password", "port"],
+    "relabeling": {"host": "Base URL (optional)"},
+    "placeholders": {
+        "host": "Empty for https://<account>.suitetalk.api.netsuite.com; the emulator's base URL, or a proxy",
+    },
+}
+
 ASSET_URIS: list[dict[str, Any]] = [
     {
         "schemes": ["netsuite"],
@@ -108,7 +174,8 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-asyncjob",
         "name": "NetSuite SOAP async jobs",
-        "description": "Run and watch NetSuite SOAP asynchronous jobs (asyncAddList, asyncSearch, ...).",
+        "description": "Run and watch NetSuite SOAP asynchronous jobs (asyncAddList, asyncSearch, ...) "
+        "and REST asynchronous jobs (Prefer: respond-async).",
         "versions": [__version__],
         "connection-types": [
             {
@@ -117,7 +184,14 @@ def get_provider_info() -> dict[str, Any]:
                 "hook-name": HOOK_NAME,
                 "conn-fields": CONNECTION_FIELDS,
                 "ui-field-behaviour": UI_FIELD_BEHAVIOUR,
-            }
+            },
+            {
+                "connection-type": REST_CONNECTION_TYPE,
+                "hook-class-name": "airflow_asyncjob.hooks.rest_async_job.RestAsyncJobHook",
+                "hook-name": REST_HOOK_NAME,
+                "conn-fields": REST_CONNECTION_FIELDS,
+                "ui-field-behaviour": REST_UI_FIELD_BEHAVIOUR,
+            },
         ],
         "triggers": [
             {

@@ -20,6 +20,7 @@ from typing import Any
 from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_asyncjob.errors import task_exception
+from airflow_asyncjob.hooks.dispatch import JobHook, is_rest
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
@@ -34,7 +35,7 @@ DEFERRAL_GRACE = 300.0
 
 
 def final_status(
-    hook: SoapAsyncJobHook, status: AsyncJobStatus, on_finished_with_errors: str
+    hook: JobHook, status: AsyncJobStatus, on_finished_with_errors: str
 ) -> dict[str, Any] | None:
     """The outcome rule: what a status does to the task.
 
@@ -53,6 +54,11 @@ def final_status(
     if status.status is AsyncStatus.FAILED:
         raise AirflowFailException(failure_message(hook, status))
     if status.status is AsyncStatus.FINISHED_WITH_ERRORS and on_finished_with_errors == "fail":
+        if is_rest(hook):
+            raise AirflowFailException(
+                f"NetSuite REST job {status.job_id} finished with errors: some of its tasks failed. Read "
+                "them with RestAsyncResultOperator, or set on_finished_with_errors='succeed' or 'branch'."
+            )
         raise AirflowFailException(
             f"NetSuite job {status.job_id} finished with errors: some records failed. "
             "Read them with getAsyncResult, or set on_finished_with_errors='succeed' or 'branch'."
@@ -60,10 +66,17 @@ def final_status(
     return status.to_dict()
 
 
-def failure_message(hook: SoapAsyncJobHook, status: AsyncJobStatus) -> str:
+def failure_message(hook: JobHook, status: AsyncJobStatus) -> str:
     """``NetSuite job <id> failed.`` with NetSuite's distinct errors from getAsyncResult page 1
-    (at most five), or why there is no detail."""
+    (at most five), or why there is no detail. For a REST job: the distinct ``o:errorCode:
+    detail`` of its failed tasks' error bodies (at most five)."""
     message = f"NetSuite job {status.job_id} failed."
+    if not isinstance(hook, SoapAsyncJobHook):  # a RestAsyncJobHook
+        try:
+            lines = hook.failure_details(status.job_id)
+        except NetSuiteError as error:
+            return f"{message} Its tasks' results gave no detail: {error}"
+        return f"{message} NetSuite says: {'; '.join(lines)}" if lines else message
     try:
         page = hook.get_async_result(status.job_id, 1)
     except NetSuiteError as error:
@@ -122,7 +135,7 @@ def deferral_timeout(seconds_left: float) -> timedelta:
     return timedelta(seconds=seconds_left + DEFERRAL_GRACE)
 
 
-def wait_in_worker(hook: SoapAsyncJobHook, trigger: AsyncJobStatusTrigger) -> dict[str, Any]:
+def wait_in_worker(hook: JobHook, trigger: AsyncJobStatusTrigger) -> dict[str, Any]:
     """Run the trigger's polling loop in this worker (the same adaptive waits as in the
     triggerer) through ``hook``, and return its one event's payload (``JobEvent.to_payload()``).
 

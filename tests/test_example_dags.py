@@ -66,3 +66,23 @@ def test_the_customers_changed_example_is_scheduled_on_the_asset_the_upsert_writ
     assert upsert.get_task("submit_customers").outlets == [writes_alias("netsuite_default")]
     assert list(consumer.timetable.asset_condition.objects) == [netsuite_asset("1234567_SB1", "customer")]
     assert consumer.get_task("read_change").downstream_task_ids == {"wait_for_job"}
+
+
+def test_the_rest_example_is_the_upsert_examples_twin_with_the_same_sensor_and_branch(airflow_db):
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+    soap, rest = (
+        bag.get_dag("example_netsuite_upsert_customers"),
+        bag.get_dag("example_netsuite_rest_async_job"),
+    )
+    submit, sensor = rest.get_task("submit_customers"), rest.get_task("wait_for_job")
+    assert (submit.operation, submit.record_type, submit.netsuite_conn_id) == (
+        "upsert",
+        "customer",
+        "netsuite_rest_default",
+    )
+    assert type(sensor) is type(soap.get_task("wait_for_job"))
+    assert sensor.netsuite_conn_id == "netsuite_rest_default"
+    assert sensor.deferrable is True and sensor.on_finished_with_errors == "branch"
+    assert set(sensor.downstream_task_ids) == set(soap.get_task("wait_for_job").downstream_task_ids)
+    assert sensor.follow_task_ids_if_finished_with_errors == ["get_results"]
+    assert rest.get_task("get_results").downstream_task_ids == {"report_failures"}

@@ -150,3 +150,28 @@ def test_plain_extra_key_wins_over_the_prefixed_one(emulator, monkeypatch):
     conn["extra"]["extra__netsuite_soap__token_secret"] = "stale"
     monkeypatch.setenv("AIRFLOW_CONN_NETSUITE_DEFAULT", json.dumps(conn))
     assert SoapAsyncJobHook().test_connection()[0]
+
+
+def test_airflow_finds_the_rest_connection_type_with_its_secrets_as_passwords(providers_manager):
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+    hook = ProvidersManagerTaskRuntime().hooks["netsuite_rest"]
+    assert hook is not None
+    assert hook.hook_class_name == "airflow_asyncjob.hooks.rest_async_job.RestAsyncJobHook"
+    assert hook.connection_id_attribute_name == "netsuite_conn_id"
+    assert hook.connection_testable
+    widgets = {
+        info.field_name: info
+        for key, info in providers_manager.connection_form_widgets.items()
+        if key.startswith("extra__netsuite_rest__")
+    }
+    assert {"account_id", "auth_method", "client_id", "certificate_id", "private_key", "algorithm"} <= set(
+        widgets
+    )
+    assert {name for name, info in widgets.items() if info.is_sensitive} == {
+        "private_key",
+        "consumer_secret",
+        "token_secret",
+    }
+    assert widgets["algorithm"].field["value"] == "PS256"
+    assert widgets["auth_method"].field["value"] == "oauth2"

@@ -13,6 +13,7 @@ from airflow.sdk.configuration import conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_asyncjob.errors import netsuite_error_rule, task_job_id
+from airflow_asyncjob.hooks.dispatch import JobHook, job_hook
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
 from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError
@@ -91,7 +92,10 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
             whitespace, ``None``, ``null``, ``[]`` or ``{}`` (a template that rendered a
             missing value) fails the task without retry, asking whether the upstream task
             returned the job id; any other printable string is sent as it is.
-        netsuite_conn_id: the ``netsuite_soap`` connection id.
+        netsuite_conn_id: the ``netsuite_soap`` connection id, or a ``netsuite_rest`` one for a
+            REST async job (``Prefer: respond-async``): its job id is the last segment of the
+            submit's Location; finished = every task succeeded, finishedWithErrors = some
+            failed, failed = all failed; percent_completed = tasks completed of tasks.
         on_finished_with_errors: ``"fail"``, ``"succeed"`` or ``"branch"``.
         follow_task_ids_if_finished: task ids to follow after ``finished`` (branch mode).
         follow_task_ids_if_finished_with_errors: task ids to follow after ``finishedWithErrors``
@@ -203,8 +207,9 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         return poke_interval, max_poll_interval
 
     @cached_property
-    def hook(self) -> SoapAsyncJobHook:
-        return SoapAsyncJobHook(netsuite_conn_id=self.netsuite_conn_id, retry=self.retry)
+    def hook(self) -> JobHook:
+        """SoapAsyncJobHook, or RestAsyncJobHook for a ``netsuite_rest`` connection (``hooks.dispatch``)."""
+        return job_hook(self.netsuite_conn_id, retry=self.retry)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """One checkAsyncStatus call; see the class docstring for what each status does."""

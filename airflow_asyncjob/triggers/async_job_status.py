@@ -8,10 +8,11 @@ import math
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_asyncjob.hooks.dispatch import ajob_hook
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.netsuite.async_client import AsyncNetSuiteClient
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, ConfigurationError, NetSuiteError, excerpt
@@ -26,6 +27,9 @@ from airflow_asyncjob.netsuite.polling import (
 )
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.ui.journal import TriggerJournal  # the NetSuite job tab's record of each poll
+
+if TYPE_CHECKING:
+    from airflow_asyncjob.netsuite.rest.client import AsyncRestClient
 
 #: Event ``status`` values besides the terminal job statuses (finished, finishedWithErrors, failed).
 ERROR = "error"
@@ -148,7 +152,9 @@ class AsyncJobStatusTrigger(BaseTrigger):
 
     Args:
         job_id: NetSuite's job id.
-        netsuite_conn_id: the ``netsuite_soap`` connection, read with Airflow's async API in ``run``.
+        netsuite_conn_id: the ``netsuite_soap`` connection, read with Airflow's async API in ``run``;
+            a ``netsuite_rest`` connection waits for a REST async job the same way (its status
+            in the same shape: ``RestAsyncJobHook.check_async_status``).
         poke_interval: seconds; the shortest wait between polls (> 0).
         max_poll_interval: seconds; the longest wait between polls (>= poke_interval).
         end_time: Unix time in seconds after which it yields a timeout event, or None for never.
@@ -212,19 +218,23 @@ class AsyncJobStatusTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until a terminal status, an incurable error or ``end_time``; yield one event."""
-        hook = SoapAsyncJobHook(
-            netsuite_conn_id=self.netsuite_conn_id,
-            timeout=self.timeout,
-            retry=retry_policy(self.retry) if self.retry is not None else None,
-        )
         try:
+            # SoapAsyncJobHook, or RestAsyncJobHook for a netsuite_rest connection (hooks.dispatch):
+            # the connection's type says which, so the kwargs stay the same for both.
+            hook = await ajob_hook(
+                self.netsuite_conn_id,
+                timeout=self.timeout,
+                retry=retry_policy(self.retry) if self.retry is not None else None,
+            )
             async with hook.get_async_conn() as client:
                 event = await self.wait(client, TriggerJournal(self, client))
         except NetSuiteError as error:  # the connection itself is unusable
             event = JobEvent.failed(self.job_id, error)
         yield TriggerEvent(event.to_payload())
 
-    async def wait(self, client: AsyncNetSuiteClient, journal: TriggerJournal | None = None) -> JobEvent:
+    async def wait(
+        self, client: AsyncNetSuiteClient | AsyncRestClient, journal: TriggerJournal | None = None
+    ) -> JobEvent:
         """The polling loop ``run`` runs, through ``client``; returns the one event.
 
         AsyncJobSubmitOperator runs it in a worker when it waits there (``wait_for_completion``

@@ -100,6 +100,8 @@ def _job_fields(entry: dict[str, Any]) -> dict[str, Any]:
         "mode",
         "status",
         "percent_completed",
+        "tasks_completed",
+        "tasks_total",
         "est_remaining_duration",
         "first_seen",
         "last_seen",
@@ -232,6 +234,9 @@ class NetSuiteJobsApp:
         if age is None or live_age < age:  # newer than what the task recorded
             job["status"] = status.status.value
             job["percent_completed"] = status.percent_completed
+            if getattr(status, "tasks_total", None) is not None:  # a REST job: tasks, not percent
+                job["tasks_completed"] = getattr(status, "tasks_completed", None)
+                job["tasks_total"] = status.tasks_total
             remaining = status.to_dict()["est_remaining_duration"]
             job["est_remaining_duration"] = remaining
             job["est_remaining_text"] = store.remaining_text(remaining)

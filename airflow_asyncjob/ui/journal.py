@@ -100,6 +100,11 @@ def add_poll(entry: dict[str, Any], status: AsyncJobStatus, now: float | None = 
     entry["polls"] = int(entry.get("polls") or 0) + 1
     entry["status"] = status.status.value
     entry["percent_completed"] = status.percent_completed
+    # REST jobs give no percent: progress is tasks completed of tasks (the tab shows "3 of 5 tasks").
+    tasks_total = getattr(status, "tasks_total", None)
+    if tasks_total is not None:
+        entry["tasks_completed"] = getattr(status, "tasks_completed", None)
+        entry["tasks_total"] = tasks_total
     remaining = status.est_remaining_duration
     entry["est_remaining_duration"] = remaining if math.isfinite(remaining) else None
     entry["last_error"] = None
@@ -169,7 +174,8 @@ def describe_settings(entry: dict[str, Any], settings: ClientSettings | None) ->
     credentials' secrets)."""
     if settings is not None:
         entry["account_id"] = settings.credentials.account.passport
-        entry["endpoint_version"] = settings.endpoint_version
+        # A REST connection has no endpoint version (RestSettings): the tab says "REST" instead.
+        entry["endpoint_version"] = getattr(settings, "endpoint_version", None) or "REST"
 
 
 def limiter_snapshot(client: Any, now: float | None = None) -> dict[str, Any] | None:

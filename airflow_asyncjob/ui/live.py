@@ -35,13 +35,12 @@ class Answer:
 
 
 async def fetch_with_hook(conn_id: str, job_id: str) -> tuple[AsyncJobStatus, dict | None]:
-    """One checkAsyncStatus through SoapAsyncJobHook's async client (two attempts within 10 s)."""
-    from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+    """One status poll through the connection's hook's async client (two attempts within 10 s):
+    checkAsyncStatus for ``netsuite_soap``, the REST job and its tasks for ``netsuite_rest``."""
+    from airflow_asyncjob.hooks.dispatch import ajob_hook
     from airflow_asyncjob.netsuite.retry import RetryPolicy
 
-    hook = SoapAsyncJobHook(
-        netsuite_conn_id=conn_id, timeout=10.0, retry=RetryPolicy(max_attempts=2, max_delay=10.0)
-    )
+    hook = await ajob_hook(conn_id, timeout=10.0, retry=RetryPolicy(max_attempts=2, max_delay=10.0))
     async with hook.get_async_conn() as client:
         status = await client.check_async_status(job_id)
         return status, journal.limiter_snapshot(client)

@@ -119,6 +119,8 @@ class AirflowStack:
         self.token_secret = "ts-" + secrets.token_hex(16)
         self.started: list[Started] = []
         self.connection_uri: str | None = None
+        self.rest_connection_uri: str | None = None
+        """The emulator's ``netsuite_rest`` connection (OAuth 2.0) for the REST example."""
         self._client: httpx.Client | None = None
         self.timings: dict[str, float] = {}
         self.killed: list[str] = []
@@ -230,6 +232,7 @@ class AirflowStack:
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{self.home}/airflow.db",
             AIRFLOW__LOGGING__BASE_LOG_FOLDER=str(self.home / "task-logs"),
             AIRFLOW_CONN_NETSUITE_DEFAULT=self.connection_uri or "",
+            AIRFLOW_CONN_NETSUITE_REST_DEFAULT=self.rest_connection_uri or "",
         )
         env.update(self.extra_env)
         return env
@@ -268,14 +271,18 @@ class AirflowStack:
             {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
         )
         prefix = "export AIRFLOW_CONN_NETSUITE_DEFAULT="
+        rest_prefix = "export AIRFLOW_CONN_NETSUITE_REST_DEFAULT="  # printed with it, just after
 
         def connection() -> str | None:
             if started.process.poll() is not None:
                 raise StackError(f"the emulator exited {started.process.returncode}:\n{tail(started.log)}")
+            found = None
             for line in started.log.read_text(errors="replace").splitlines():
                 if line.strip().startswith(prefix):
-                    return line.strip()[len(prefix) :].strip("'")
-            return None
+                    found = line.strip()[len(prefix) :].strip("'")
+                elif line.strip().startswith(rest_prefix):
+                    self.rest_connection_uri = line.strip()[len(rest_prefix) :].strip("'")
+            return found if self.rest_connection_uri else None
 
         return wait_for(f"the emulator's banner in {started.log}", connection, timeout=60, interval=0.2)
 

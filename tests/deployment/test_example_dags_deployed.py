@@ -75,6 +75,8 @@ class ExpectedRun:
     xcoms: dict[str, Any]
     sensor: str
     sensor_log: tuple[str, ...] = ()
+    poke_end: str = "% completed, about 0 s remaining"
+    """How the sensor's last poke line ends before ``(<job id>)``: REST jobs count tasks instead."""
 
 
 class Including:
@@ -91,6 +93,20 @@ class Including:
 
 
 SUBMITTED_JOB_ID = Matches(r"ASYNCWEBSERVICES_1234567_SB1_\d+_[0-9a-f]{8}")
+
+
+class DecimalId:
+    """Equal to a decimal REST job id (the last segment of the submit's Location; the emulator's
+    are decimal), as a string or as the number Airflow's XCom may read a numeric string back as."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, (str, int)) and not isinstance(other, bool) and str(other).isdigit()
+
+    def __repr__(self) -> str:
+        return "DecimalId()"
+
+
+REST_JOB_ID = DecimalId()
 LINKS = {"NetSuite UI": "https://1234567-sb1.app.netsuite.com/"}
 
 FAILED_RECORDS = [
@@ -188,6 +204,42 @@ EXPECTED_RUNS: dict[str, list[ExpectedRun]] = {
             # No deferral check: a submitted job runs from its submit (2.5 s in the emulator), and
             # on a loaded machine the sensor's first poke can come after it ended.
             sensor="wait_for_job",
+        ),
+    ],
+    "example_netsuite_rest_async_job": [
+        ExpectedRun(
+            label="rest-batch-defer-branch-to-results",
+            conf={},
+            run_state="success",
+            task_states={
+                "extract_customers": "success",
+                "submit_customers": "success",
+                "wait_for_job": "success",
+                "get_results": "success",
+                "report_failures": "success",
+                "load": "skipped",
+            },
+            xcoms={
+                "submit_customers": REST_JOB_ID,
+                "wait_for_job": {
+                    "job_id": REST_JOB_ID,
+                    "status": "finishedWithErrors",
+                    "percent_completed": 100.0,
+                    "est_remaining_duration": 0.0,
+                    "tasks_completed": 5,
+                    "tasks_total": 5,
+                },
+                "get_results": Including(
+                    job_id=REST_JOB_ID,
+                    result_type="rest",
+                    records=5,
+                    failed=2,
+                    failures_by_code={"DUP_ENTITY": 1, "INVALID_KEY_OR_REF": 1},
+                ),
+                "load": None,
+            },
+            sensor="wait_for_job",
+            poke_end="5 of 5 tasks completed",
         ),
     ],
     "example_netsuite_search_reschedule": [
@@ -289,9 +341,7 @@ def test_example_run_ends_as_expected(
 
     sensor_log = stack.task_log_all_tries(dag_id, run_id, expected.sensor)
     job_id = expected.conf.get("job_id") or stack.xcom(dag_id, run_id, expected.sensor)["job_id"]
-    assert (
-        "NetSuite async job " in sensor_log and f"% completed, about 0 s remaining ({job_id})" in sensor_log
-    )
+    assert "NetSuite async job " in sensor_log and f"{expected.poke_end} ({job_id})" in sensor_log
     for text in expected.sensor_log:
         assert text in sensor_log
 
@@ -300,6 +350,9 @@ def test_example_run_ends_as_expected(
 
 
 def test_no_secret_reaches_a_task_log(stack: AirflowStack, runs: dict[tuple[str, str], str]):
+    rest_key = json.loads(stack.rest_connection_uri or "{}").get("extra", {}).get("private_key", "")
+    rest_key_lines = [line for line in rest_key.splitlines() if line and not line.startswith("-----")]
+    assert rest_key_lines  # the REST example ran with an OAuth 2.0 key
     for dag_id, expected in CASES:
         run_id = runs[(dag_id, expected.label)]
         stack.wait_run(dag_id, run_id, timeout=RUN_TIMEOUT)
@@ -308,6 +361,8 @@ def test_no_secret_reaches_a_task_log(stack: AirflowStack, runs: dict[tuple[str,
                 continue
             text = stack.task_log_all_tries(dag_id, run_id, task_id)
             assert stack.consumer_secret not in text and stack.token_secret not in text, (dag_id, task_id)
+            for line in rest_key_lines:  # the REST connection's OAuth 2.0 private key
+                assert line not in text, (dag_id, task_id)
 
 
 def test_connection_test_in_the_api_reaches_the_emulator(stack: AirflowStack):
