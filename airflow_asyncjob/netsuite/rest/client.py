@@ -474,9 +474,17 @@ class AsyncRestClient(_RestBase):
             self._submit_flow(record_type, records, operation, idempotency_key, record_id, external_id)
         )
 
-    async def check_async_status(self, job_id: str, *, progress: bool = False) -> AsyncJobStatus:
-        """See RestClient.check_async_status (1 request per poll while running)."""
-        return await self._drive(self._status_flow(job_id, progress))
+    async def check_async_status(
+        self, job_id: str, *, progress: bool = False, retry_refused: bool = True
+    ) -> AsyncJobStatus:
+        """See RestClient.check_async_status (1 request per poll while running).
+
+        Args:
+            retry_refused: False to get a concurrency refusal (429, ConcurrencyLimitError) at
+                once, for a caller that polls again in its own time (the trigger), as the SOAP
+                client's ``check_async_status`` does.
+        """
+        return await self._drive(self._status_flow(job_id, progress), retry_refused=retry_refused)
 
     async def job(self, job_id: str) -> RestJob:
         """See RestClient.job."""
@@ -503,10 +511,11 @@ class AsyncRestClient(_RestBase):
         """See RestClient.governance_limits."""
         return await self._drive(self._governance_flow())
 
-    async def _drive(self, flow: _Flow[T]) -> T:
+    async def _drive(self, flow: _Flow[T], *, retry_refused: bool = True) -> T:
         call = next(flow)
         while True:
-            response: httpx.Response = await self.retry.async_retrying(call.operation)(self._attempt, call)
+            retrying = self.retry.async_retrying(call.operation, retry_refused=retry_refused)
+            response: httpx.Response = await retrying(self._attempt, call)
             try:
                 call = flow.send(response)
             except StopIteration as stop:
