@@ -41,7 +41,9 @@ def create_job(emulator, final_status: str) -> str:
     spec = {
         "operation": "asyncUpsertList",
         "pending_seconds": 0.3,
-        "processing_seconds": 1.0,
+        # Long enough that a poke every 0.2 s sees processing even when one poke is slow (a
+        # loaded CI machine once let a 1.0 s window pass between two pokes).
+        "processing_seconds": 2.5,
         "start_on_first_request": True,  # the task starts seconds after the job is created
         "records": RECORDS[final_status],
     }
