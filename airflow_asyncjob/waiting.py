@@ -14,6 +14,7 @@ share, so that both wait and decide alike:
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -22,9 +23,9 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_asyncjob.errors import task_exception
 from airflow_asyncjob.hooks.dispatch import JobHook, is_rest
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
-from airflow_asyncjob.netsuite.faults import NetSuiteError, excerpt
+from airflow_asyncjob.netsuite.faults import ConfigurationError, NetSuiteError, excerpt
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
-from airflow_asyncjob.netsuite.polling import next_poll_interval
+from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds, next_poll_interval
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger, JobEvent, retry_values
 
@@ -128,6 +129,36 @@ def status_trigger(
         retry=retry_values(retry) if retry is not None else None,
         first_poll_after=first_poll_after,
     )
+
+
+def wait_times(
+    where: str, poke_interval: Any, max_poll_interval: Any, timeout: Any
+) -> tuple[float, float, float]:
+    """A submit operator's wait times as ``(poke_interval, max_poll_interval, timeout)`` in
+    seconds, each given as seconds or a timedelta (as Airflow's sensors take them); a missing
+    ``max_poll_interval`` is 300 s, or ``poke_interval`` if that is longer.
+
+    Raises:
+        ValueError: ``"<where>: ..."`` naming the time that is not finite, out of order, more
+            than ``polling.MAX_WAIT``, or (the timeout) not above 0.
+    """
+    poke, longest, seconds = (
+        value.total_seconds() if isinstance(value, timedelta) else value
+        for value in (poke_interval, max_poll_interval, timeout)
+    )
+    try:
+        check_seconds("poke_interval", poke)
+        if longest is not None:
+            check_seconds("max_poll_interval", longest)
+        longest = max(300.0, float(poke)) if longest is None else float(longest)
+        check_bounds(float(poke), longest, names=("poke_interval", "max_poll_interval"))
+        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
+            raise ConfigurationError(f"timeout must be positive finite seconds, not {timeout!r}.")
+        # as the sensor: the end of a deferred wait must fit Airflow's database
+        check_seconds("timeout", seconds)
+    except ConfigurationError as error:
+        raise ValueError(f"{where}: {error}") from None
+    return float(poke), longest, float(seconds)
 
 
 def deferral_timeout(seconds_left: float) -> timedelta:

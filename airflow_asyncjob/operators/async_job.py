@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -27,12 +26,10 @@ from airflow_asyncjob.assets import SubmitAssets, default_outlets
 from airflow_asyncjob.errors import netsuite_error_rule
 from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.faults import ConfigurationError
 from airflow_asyncjob.netsuite.models import (
     AsyncJobStatus,
     AsyncStatus,
 )
-from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
 from airflow_asyncjob.netsuite.records import RECORD_LIMITS, SUBMIT_OPERATIONS, RecordCountError, chunked
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.operators.results import GetAsyncResultOperator
@@ -43,6 +40,7 @@ from airflow_asyncjob.waiting import (
     read_event,
     status_trigger,
     wait_in_worker,
+    wait_times,
 )
 
 if TYPE_CHECKING:
@@ -220,26 +218,7 @@ class AsyncJobSubmitOperator(BaseOperator):
                 "AsyncJobStatusSensor mapped over the job ids: .expand(job_id=submit.output)."
             )
         # Seconds, or a timedelta as Airflow's sensors take; anything else is refused naming it.
-        poke: Any = _seconds(poke_interval)
-        longest: Any = None if max_poll_interval is None else _seconds(max_poll_interval)
-        seconds: Any = _seconds(timeout)
-        try:
-            check_seconds("poke_interval", poke)
-            if longest is not None:
-                check_seconds("max_poll_interval", longest)
-        except ConfigurationError as error:
-            raise ValueError(f"{where}: {error}") from None
-        self.max_poll_interval = max(300.0, float(poke)) if longest is None else float(longest)
-        try:
-            check_bounds(float(poke), self.max_poll_interval, names=("poke_interval", "max_poll_interval"))
-        except ConfigurationError as error:
-            raise ValueError(f"{where}: {error}") from None
-        if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
-            raise ValueError(f"{where}: timeout must be positive finite seconds, not {timeout!r}.")
-        try:  # as the sensor: the end of a deferred wait must fit Airflow's database
-            check_seconds("timeout", seconds)
-        except ConfigurationError as error:
-            raise ValueError(f"{where}: {error}") from None
+        poke, self.max_poll_interval, seconds = wait_times(where, poke_interval, max_poll_interval, timeout)
         self.operation = operation
         self.records = records
         self.records_path = records_path
@@ -249,8 +228,8 @@ class AsyncJobSubmitOperator(BaseOperator):
         self.split_over_limit = split_over_limit
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poke_interval = float(poke)
-        self.timeout = float(seconds)
+        self.poke_interval = poke
+        self.timeout = seconds
         self.on_finished_with_errors = on_finished_with_errors
         self.resubmit_on_failure = resubmit_on_failure
         self.netsuite_conn_id = netsuite_conn_id
@@ -545,11 +524,6 @@ def ledger_key(dag_id: str, task_id: str, map_index: int, run_id: str) -> str:
         digest = hashlib.sha256(key.encode()).hexdigest()[:40]
         key = f"{LEDGER_PREFIX}:{dag_id[:80]}:{task_id[:80]}:{digest}"
     return key
-
-
-def _seconds(value: Any) -> Any:
-    """A timedelta as float seconds; anything else as it is (checked by the caller)."""
-    return value.total_seconds() if isinstance(value, timedelta) else value
 
 
 def _records_summary(records: Any) -> str:

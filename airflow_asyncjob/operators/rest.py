@@ -11,7 +11,6 @@ same branch as for a SOAP job.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import time
@@ -29,8 +28,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_asyncjob.errors import netsuite_error_rule, task_job_id
 from airflow_asyncjob.hooks.rest_async_job import RestAsyncJobHook
 from airflow_asyncjob.links.async_job import AsyncJobLink
-from airflow_asyncjob.netsuite.faults import ConfigurationError, InvalidJobIdError
-from airflow_asyncjob.netsuite.polling import check_bounds, check_seconds
+from airflow_asyncjob.netsuite.faults import InvalidJobIdError
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import TIMEOUT
 from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each job
@@ -40,6 +38,7 @@ from airflow_asyncjob.waiting import (
     read_event,
     status_trigger,
     wait_in_worker,
+    wait_times,
 )
 
 if TYPE_CHECKING:
@@ -155,20 +154,7 @@ class RestAsyncJobSubmitOperator(BaseOperator):
                 f"{where}: on_finished_with_errors={on_finished_with_errors!r}: use 'fail' or 'succeed' "
                 "(to branch on finishedWithErrors, wait with AsyncJobStatusSensor)."
             )
-        poke: Any = _seconds(poke_interval)
-        longest: Any = None if max_poll_interval is None else _seconds(max_poll_interval)
-        seconds: Any = _seconds(timeout)
-        try:
-            check_seconds("poke_interval", poke)
-            if longest is not None:
-                check_seconds("max_poll_interval", longest)
-            self.max_poll_interval = max(300.0, float(poke)) if longest is None else float(longest)
-            check_bounds(float(poke), self.max_poll_interval, names=("poke_interval", "max_poll_interval"))
-            if not (isinstance(seconds, (int, float)) and math.isfinite(seconds) and seconds > 0):
-                raise ConfigurationError(f"timeout must be positive finite seconds, not {timeout!r}.")
-            check_seconds("timeout", seconds)
-        except ConfigurationError as error:
-            raise ValueError(f"{where}: {error}") from None
+        poke, self.max_poll_interval, seconds = wait_times(where, poke_interval, max_poll_interval, timeout)
         self.record_type = record_type
         self.records = records
         self.operation = operation
@@ -176,8 +162,8 @@ class RestAsyncJobSubmitOperator(BaseOperator):
         self.external_id = external_id
         self.wait_for_completion = wait_for_completion
         self.deferrable = deferrable
-        self.poke_interval = float(poke)
-        self.timeout = float(seconds)
+        self.poke_interval = poke
+        self.timeout = seconds
         self.on_finished_with_errors = on_finished_with_errors
         self.netsuite_conn_id = netsuite_conn_id
         self.retry = retry
@@ -460,10 +446,6 @@ class RestAsyncResultOperator(BaseOperator):
         home = os.path.abspath(os.path.expanduser(os.environ.get("AIRFLOW_HOME", "~/airflow")))
         parts = [_safe(p) for p in (ti.dag_id, ti.run_id, task, f"{job_id}.jsonl")]
         return ObjectStoragePath(f"file://{os.path.join(home, 'netsuite_async_results', *parts)}")
-
-
-def _seconds(value: Any) -> Any:
-    return value.total_seconds() if isinstance(value, timedelta) else value
 
 
 def _records_summary(records: Any) -> str:
