@@ -16,7 +16,7 @@ from airflow.sdk import BaseHook
 from airflow.sdk.log import mask_secret
 
 from airflow_asyncjob.get_provider_info import REST_CONNECTION_TYPE, REST_HOOK_NAME
-from airflow_asyncjob.hooks.soap_async_job import _base_url, _max_in_flight
+from airflow_asyncjob.hooks.soap_async_job import _base_url, _max_in_flight, verify_tls
 from airflow_asyncjob.netsuite.auth import TokenCredentials
 from airflow_asyncjob.netsuite.endpoints import AccountId, normalize_account_id
 from airflow_asyncjob.netsuite.faults import AuthenticationError, ConfigurationError, NetSuiteError
@@ -241,20 +241,8 @@ class RestAsyncJobHook(BaseHook):
         )
 
     def _verify_tls(self, value: Any) -> bool:
-        text = str(value).strip().lower()
-        if value is None or value is True or text in ("true", "1", "yes", "on"):
-            return True
-        if value is False or text in ("false", "0", "no", "off"):
-            self.log.warning(
-                "Connection %r has verify_tls=false: NetSuite's TLS certificate is not checked, so a "
-                "machine in between could read the access token and records. Use it only with an "
-                "emulator or a trusted proxy.",
-                self.netsuite_conn_id,
-            )
-            return False
-        raise ConfigurationError(
-            f"connection {self.netsuite_conn_id!r} has verify_tls={value!r} in its extra: use true or false."
-        )
+        """The ``verify_tls`` extra: true unless explicitly false, which logs a warning."""
+        return verify_tls(self, value, exposed="the access token")
 
     def get_account_id(self) -> AccountId:
         """The connection's account id, normalised; needs no other field.

@@ -196,20 +196,7 @@ class SoapAsyncJobHook(BaseHook):
 
     def _verify_tls(self, value: Any) -> bool:
         """The ``verify_tls`` extra: true unless explicitly false, which logs a warning."""
-        text = str(value).strip().lower()
-        if value is None or value is True or text in ("true", "1", "yes", "on"):
-            return True
-        if value is False or text in ("false", "0", "no", "off"):
-            self.log.warning(
-                "Connection %r has verify_tls=false: NetSuite's TLS certificate is not checked, so "
-                "a machine in between could read the token passport and records. Use it only with "
-                "an emulator or a trusted proxy.",
-                self.netsuite_conn_id,
-            )
-            return False
-        raise ConfigurationError(
-            f"connection {self.netsuite_conn_id!r} has verify_tls={value!r} in its extra: use true or false."
-        )
+        return verify_tls(self, value, exposed="the token passport")
 
     def get_account_id(self) -> AccountId:
         """The connection's account id, normalised; needs no other credential.
@@ -327,6 +314,31 @@ def _base_url(host: str | None, port: int | None) -> str | None:
 
 def _mask_signature(signature: str) -> None:
     mask_secret(signature, "signature")
+
+
+def verify_tls(hook: BaseHook, value: Any, *, exposed: str) -> bool:
+    """A connection's ``verify_tls`` extra: true unless explicitly false, which logs a warning
+    naming what a machine in between could read (``exposed``: "the token passport").
+
+    Raises:
+        ConfigurationError: a value that is neither true nor false.
+    """
+    conn_id = getattr(hook, "netsuite_conn_id", None)
+    text = str(value).strip().lower()
+    if value is None or value is True or text in ("true", "1", "yes", "on"):
+        return True
+    if value is False or text in ("false", "0", "no", "off"):
+        hook.log.warning(
+            "Connection %r has verify_tls=false: NetSuite's TLS certificate is not checked, so "
+            "a machine in between could read %s and records. Use it only with "
+            "an emulator or a trusted proxy.",
+            conn_id,
+            exposed,
+        )
+        return False
+    raise ConfigurationError(
+        f"connection {conn_id!r} has verify_tls={value!r} in its extra: use true or false."
+    )
 
 
 def _max_in_flight(conn_id: str, value: Any) -> int:
