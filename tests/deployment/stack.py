@@ -388,15 +388,29 @@ class AirflowStack:
         return dict(self.api("GET", path)["extra_links"])
 
     def task_log_all_tries(self, dag_id: str, run_id: str, task_id: str) -> str:
-        """Every try's log of a task instance, oldest first (a spurious failure may add a try)."""
+        """Every try's log of a task instance, oldest first (a spurious failure may add a try).
+
+        A try the API cannot serve is read from the log folder instead: on Airflow 3.2.0 a deferred
+        try failed by a stale executor event (apache/airflow#66374) keeps its files but gets no
+        history row, so ``GET .../logs/1`` answers 404 although the try ran and deferred.
+        """
         ti = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
         logs = []
         for number in range(1, max(1, int(ti["try_number"])) + 1):
             try:
                 logs.append(self.task_log(dag_id, run_id, task_id, number))
-            except StackError as error:  # a try failed by the scheduler before it ran has no log
-                logs.append(f"(no log for try {number}: {error})")
+            except StackError as error:
+                logs.append(f"(no log for try {number} through the API: {error})")
+                logs.append(self.task_log_files(dag_id, run_id, task_id, number))
         return "\n".join(logs)
+
+    def task_log_files(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
+        """One try's log files as the worker and the triggerer wrote them; a note when there are none."""
+        folder = self.home / "task-logs" / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
+        files = sorted(folder.glob(f"attempt={try_number}.log*"))
+        if not files:  # a try failed by the scheduler before it ran
+            return f"(no log file for try {try_number} under {folder})"
+        return "\n".join(path.read_text(errors="replace") for path in files)
 
     def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int) -> str:
         """A task instance's log (one try) as text, read through the API server."""
