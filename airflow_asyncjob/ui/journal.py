@@ -327,9 +327,13 @@ class TriggerJournal:
         self.entry["try_number"] = getattr(self.ti, "try_number", None)
         try:
             from airflow.sdk.execution_time.xcom import XCom
+            from asgiref.sync import sync_to_async  # Airflow's own dependency
 
             map_index = getattr(self.ti, "map_index", -1)
-            await XCom.aset(
+            # XCom.aset is Airflow 3.3's; on 3.2 the blocking XCom.set runs in a thread, whose call to
+            # the supervisor asgiref hands back to this event loop (as for a sync hook in a trigger).
+            aset = getattr(XCom, "aset", None) or sync_to_async(XCom.set)
+            await aset(
                 KEY,
                 self.entry,
                 dag_id=self.ti.dag_id,
