@@ -58,7 +58,7 @@ def test_estimates_that_keep_time_bring_the_poll_to_the_expected_end(monkeypatch
     # second: 1500 s left, as predicted, so the wait goes most of the way to the end.
     assert clock.waits[0] == 500.0
     assert clock.waits[1] > 1500.0 / 4
-    # The job is seen within poke_interval of its end, with fewer calls than a quarter at a
-    # time would take (2000, 1500, 1125, ... down to 10 s: 17 calls).
+    # The job is seen within poke_interval of its end, with fewer calls than a quarter of the
+    # seconds left at a time would take (waits of 500, 375, 281, ... s, then 10 s: 19 calls).
     assert clock.now - 2000.0 <= 10.0
     assert job.calls < 10
