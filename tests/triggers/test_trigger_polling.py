@@ -14,7 +14,7 @@ class Clock:
     """Stands in for the trigger module's ``asyncio``: sleeping moves a virtual clock on."""
 
     def __init__(self) -> None:
-        self.now, self.waits = 0.0, []
+        self.now, self.waits = 0.0, list[float]()
         loop = types.SimpleNamespace(time=lambda: self.now)
         self.get_running_loop = lambda: loop
 
