@@ -70,8 +70,8 @@ class PollSample:
         at: monotonic seconds when the answer came.
         percent_completed: percent (0..100) in the answer.
         interval: seconds, the wait chosen after it.
-        remaining: seconds expected to be left at ``at`` (the estimate the wait was chosen
-            from), or None when there was none.
+        remaining: NetSuite's estRemainingDuration in that answer (seconds left at ``at``),
+            or None when it was not usable (0.0, not finite, negative, too large).
         spread: how much successive estimates have disagreed: the root mean square (recent
             pairs weigh more) of ``|ln(estimate / (previous estimate - seconds elapsed since))|``,
             or None before two estimates in a row.
