@@ -90,7 +90,7 @@ PENDING_MEDIAN = 20.0
 SEGMENTS = 10
 
 # (label, poke_interval, max_poll_interval) of the trigger; fixed N is poke == max == N.
-OURS = [(30, 3600), (60, 3600), (120, 3600), (300, 3600)]
+OURS = [(10, 3600), (20, 3600), (30, 3600), (60, 3600), (120, 3600), (300, 3600)]
 FIXED = [30, 60, 300]
 BACKOFF = [(30, 600), (60, 3600)]  # Airflow's exponential_backoff: (poke_interval, max_wait)
 
@@ -176,7 +176,7 @@ class FakeClient:
     def __init__(self, job: Job, clock: VirtualTime) -> None:
         self.job, self.clock, self.calls, self.seen_at = job, clock, 0, math.nan
 
-    async def check_async_status(self, job_id: str) -> AsyncJobStatus:
+    async def check_async_status(self, job_id: str, **options: Any) -> AsyncJobStatus:
         self.calls += 1
         status = self.job.status(self.clock.now)
         if status.status.is_terminal:
@@ -330,7 +330,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 
     fig, axes = plt.subplots(len(MIXES), len(REGIMES), figsize=(15, 9), squeeze=False)
     styles = {
-        "ours": dict(marker="o", color="tab:blue", label="ours (poke_interval 30..300, max 3600)"),
+        "ours": dict(marker="o", color="tab:blue", label="ours (poke_interval 10..300, max 3600)"),
         "fixed": dict(marker="s", color="tab:gray", linestyle="none", label="fixed 30 / 60 / 300 s"),
         "frontier": dict(marker=".", color="tab:gray", linestyle=":", label="fixed, other intervals"),
         "backoff": dict(marker="^", color="tab:red", linestyle="none", label="Airflow exponential_backoff"),
@@ -504,7 +504,7 @@ def main(argv: list[str] | None = None) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     result: dict[str, Any] = {"machine": machine(), "jobs": args.jobs, "seed": args.seed}
     if not args.no_simulation:
-        rows = simulate(args.jobs, args.seed, extra_fixed=[20, 45, 90, 120, 180, 240, 450, 600, 900, 1200])
+        rows = simulate(args.jobs, args.seed, extra_fixed=[10, 15, 20, 45, 90, 120, 180, 240, 450, 600, 900, 1200])
         result["simulation"] = rows
         plot(rows, Path(args.plot))
         print(markdown(rows))

@@ -17,7 +17,20 @@ The rule (also in docs/sensor.md):
    finished within about ``min_interval`` of its end while a long job is asked rarely.
    Without one, wait twice the previous wait (the first wait is ``min_interval``).
 
-3. Clamp to ``[min_interval, max_interval]`` (the sensor's ``poke_interval`` and
+3. From the second estimate from NetSuite in a row on, learn how far they can be trusted: the
+   previous one, less the seconds elapsed since, predicts this one; the spread is the root mean
+   square of ``|ln(this / predicted)|`` (each new pair weighs ``SPREAD_WEIGHT``, starting from
+   ``SPREAD_PRIOR``; a previous estimate that has run out counts as ``INCONSISTENT``). The end
+   is then taken to lie between ``e * exp(-m)`` and ``e * exp(m)`` seconds away (``e`` the
+   estimate of step 1, ``m = MARGIN_IN_SPREADS * spread``), and the wait is the upper side when
+   that span is shorter than ``min_interval``, else ``min_interval`` after the lower side: a job
+   ending in the span is seen within ``min_interval``, one ending later by a poll with a closer
+   (so tighter) estimate. Never shorter than step 2's wait, so estimates that disagree fall back
+   to it. An answer without a usable estimate from NetSuite (0.0) forgets the spread. The state
+   is the last PollSample (five numbers), kept by the trigger's loop only: a trigger that starts
+   again, and poke and reschedule modes (fixed ``poke_interval``), use steps 1, 2 and 4 alone.
+
+4. Clamp to ``[min_interval, max_interval]`` (the sensor's ``poke_interval`` and
    ``max_poll_interval``). Whatever NetSuite sends (NaN, INF, negative, 1e12), the result stays
    within these bounds, so polling neither stalls nor spins.
 
@@ -51,11 +64,27 @@ MAX_WAIT = 365 * 24 * 3600.0
 
 @dataclass(frozen=True)
 class PollSample:
-    """One answer to remember: when it came (monotonic seconds), percent completed, wait used."""
+    """One answer to remember, for the next call of ``next_poll``.
+
+    Attributes:
+        at: monotonic seconds when the answer came.
+        percent_completed: percent (0..100) in the answer.
+        interval: seconds, the wait chosen after it.
+        remaining: NetSuite's estRemainingDuration in that answer (seconds left at ``at``),
+            or None when it was not usable (0.0, not finite, negative, too large).
+        spread: how much successive estimates have disagreed: the root mean square (recent
+            pairs weigh more) of ``|ln(estimate / (previous estimate - seconds elapsed since))|``,
+            or None before two estimates in a row.
+
+    Small and immutable: the trigger keeps the last one in memory; a trigger that starts again
+    (another triggerer) starts from None and so from the rule without a spread.
+    """
 
     at: float
     percent_completed: float
     interval: float
+    remaining: float | None = None
+    spread: float | None = None
 
 
 def _trusted(seconds: float) -> float | None:
@@ -72,6 +101,22 @@ def _trusted(seconds: float) -> float | None:
 FRACTION_OF_REMAINING = 0.25
 #: Without any estimate, each wait is this many times the one before (from ``min_interval``).
 GROWTH_WITHOUT_ESTIMATE = 2.0
+#: How many spreads (PollSample.spread) below and above the estimate the job's end is taken to
+#: lie. Chosen from benchmarks/polling_budget.py (docs/performance.md, "Polling budget"): 2.0
+#: costs 5 to 15 % more calls at the same delay; 1.5 keeps the p95 delay at ``min_interval``
+#: with noisy estimates (lognormal sigma 0.8).
+MARGIN_IN_SPREADS = 1.5
+#: A previous estimate that said the job would be done by now counts as a disagreement of this
+#: many natural-log units (a factor of e**2): the rule then falls back to FRACTION_OF_REMAINING
+#: until later estimates agree again.
+INCONSISTENT = 2.0
+#: Weight of the newest disagreement in the spread (the rest is the spread before).
+SPREAD_WEIGHT = 0.5
+#: The spread assumed before the first pair of estimates is compared (an estimate off by a
+#: factor of e, as an unverified estimate may be): one lucky agreement cannot make the rule
+#: trust NetSuite fully (without it, p95 delays of 300 to 500 s on hour-long jobs with noisy
+#: estimates in the benchmark).
+SPREAD_PRIOR = 1.0
 
 
 def next_poll_interval(
@@ -83,23 +128,52 @@ def next_poll_interval(
     min_interval: float,
     max_interval: float,
 ) -> float:
-    """Seconds to wait before the next checkAsyncStatus, within ``[min_interval, max_interval]``.
+    """Seconds to wait before the next checkAsyncStatus: ``next_poll(...).interval``.
+
+    Same arguments and errors as ``next_poll``.
+    """
+    return next_poll(
+        now=now,
+        percent_completed=percent_completed,
+        est_remaining_duration=est_remaining_duration,
+        previous=previous,
+        min_interval=min_interval,
+        max_interval=max_interval,
+    ).interval
+
+
+def next_poll(
+    *,
+    now: float,
+    percent_completed: float,
+    est_remaining_duration: float,
+    previous: PollSample | None,
+    min_interval: float,
+    max_interval: float,
+) -> PollSample:
+    """The sample to remember for this answer; its ``interval`` is the seconds to wait before
+    the next checkAsyncStatus, within ``[min_interval, max_interval]``.
 
     Args:
         now: monotonic seconds when this answer came.
         percent_completed: percent (0..100) from this answer.
         est_remaining_duration: seconds from this answer; 0.0 (NetSuite's pending answer) and
             anything not finite, negative or above MAX_TRUSTED_ESTIMATE count as no estimate.
-        previous: the sample of the poll before, or None on the first.
+        previous: what this function returned for the poll before, or None on the first.
         min_interval: seconds, > 0 (the sensor's poke_interval): the wait near the expected end,
             hence the detection delay when the numbers NetSuite sends carry information.
         max_interval: seconds, >= min_interval: the longest wait, hence the worst detection delay.
+
+    Returns:
+        PollSample(at=now, percent_completed, interval, remaining, spread): see the module's
+        docstring for the rule.
 
     Raises:
         ConfigurationError: bounds that are not finite, not positive, or in the wrong order.
     """
     check_bounds(min_interval, max_interval)
-    estimates = [_trusted(est_remaining_duration)]
+    netsuite = _trusted(est_remaining_duration)
+    estimates = [netsuite]
     if (
         previous is not None
         and math.isfinite(percent_completed)
@@ -109,13 +183,33 @@ def next_poll_interval(
         if gained > 0 and elapsed > 0:
             estimates.append(_trusted((100.0 - min(percent_completed, 100.0)) * elapsed / gained))
     known = [e for e in estimates if e is not None]
+    spread = previous.spread if previous is not None else None
+    if netsuite is not None and previous is not None and previous.remaining is not None:
+        predicted = previous.remaining - (now - previous.at)
+        consistent = math.isfinite(predicted) and predicted > 0
+        disagreement = min(abs(math.log(netsuite / predicted)), INCONSISTENT) if consistent else INCONSISTENT
+        before = spread if spread is not None and 0 <= spread <= INCONSISTENT else SPREAD_PRIOR
+        spread = math.sqrt(SPREAD_WEIGHT * disagreement**2 + (1 - SPREAD_WEIGHT) * before**2)
+    elif netsuite is None:
+        spread = None  # 0.0 or nonsense: what was learnt no longer applies
     if known:
         wanted = min(known) * FRACTION_OF_REMAINING
+        if spread is not None and not 0 <= spread <= INCONSISTENT:
+            spread = None  # not a spread this function made
+        if netsuite is not None and spread is not None:
+            # The end lies between expected * e**-m and expected * e**m (m: the margin). Poll
+            # at its upper side when that span is shorter than min_interval (one poll sees the
+            # end within the span); else min_interval after its lower side (a job ending in
+            # between is seen within min_interval; one ending later, with a closer estimate).
+            margin, expected = MARGIN_IN_SPREADS * spread, min(known)
+            jump = min(expected * math.exp(margin), expected * math.exp(-margin) + min_interval)
+            wanted = max(wanted, jump)
     elif previous is not None and math.isfinite(previous.interval):
         wanted = previous.interval * GROWTH_WITHOUT_ESTIMATE
     else:
         wanted = min_interval
-    return min(max_interval, max(min_interval, wanted))
+    interval = min(max_interval, max(min_interval, wanted))
+    return PollSample(now, percent_completed, interval, netsuite, spread)
 
 
 def failed_poll_interval(

@@ -68,13 +68,15 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     ``timeout``. The event comes back to ``execute_complete``, which decides exactly as ``poke``
     does. There the wait adapts: the next poll comes after a quarter of the seconds NetSuite's
     estRemainingDuration or the progress seen says are left (the smaller; an estimate of 0.0 is
-    none), or after twice the last wait when neither is usable, always within
-    ``[poke_interval, max_poll_interval]``; the trigger's first poll comes after the wait the
-    poke's status calls for, not at once. ``poke_interval`` is the knob that sets the detection
-    delay (seconds from the job's end to the poll that sees it): about ``poke_interval`` at the
-    95th percentile when NetSuite's numbers carry information; ``max_poll_interval`` bounds it
-    when they carry none. benchmarks/polling_budget.py measures the trade-off against calls per
-    job (docs/performance.md, "Polling budget").
+    none), or after twice the last wait when neither is usable; once two estimates from NetSuite
+    in a row agree with the time elapsed between them, it comes close to the expected end (a
+    margin learnt from how much they disagreed, then ``poke_interval`` past the earliest end
+    they allow); always within ``[poke_interval, max_poll_interval]``. The trigger's first poll
+    comes after the wait the poke's status calls for, not at once. ``poke_interval`` is the
+    knob that sets the detection delay (seconds from the job's end to the poll that sees it):
+    about ``poke_interval`` at the 95th percentile when NetSuite's numbers carry information;
+    ``max_poll_interval`` bounds it when they carry none. benchmarks/polling_budget.py
+    measures the trade-off against calls per job (docs/performance.md, "Polling budget").
     Running out of ``timeout`` fails the task without retry (AirflowSensorTimeout), or skips it
     with ``soft_fail=True``. An event the sensor does not recognise fails the task, quoting it.
 

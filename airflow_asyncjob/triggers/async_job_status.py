@@ -23,7 +23,7 @@ from airflow_asyncjob.netsuite.polling import (
     check_bounds,
     check_seconds,
     failed_poll_interval,
-    next_poll_interval,
+    next_poll,
 )
 from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.ui.journal import TriggerJournal  # the NetSuite job tab's record of each poll
@@ -287,7 +287,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 if last.status.is_terminal:
                     return JobEvent.ended(last)
                 now = clock()
-                interval = next_poll_interval(
+                previous = next_poll(
                     now=now,
                     percent_completed=last.percent_completed,
                     est_remaining_duration=last.est_remaining_duration,
@@ -295,7 +295,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
                     min_interval=self.poke_interval,
                     max_interval=self.max_poll_interval,
                 )
-                previous = PollSample(now, last.percent_completed, interval)
+                interval = previous.interval
             if self.end_time is not None:
                 left = self.end_time - time.time()
                 if left <= 0:

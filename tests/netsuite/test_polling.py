@@ -11,6 +11,7 @@ from airflow_asyncjob.netsuite.polling import (
     PollSample,
     check_bounds,
     failed_poll_interval,
+    next_poll,
     next_poll_interval,
 )
 
@@ -116,3 +117,72 @@ def test_after_failed_polls_bad_bounds_are_a_configuration_error():
 def test_a_bad_bound_is_named_as_the_caller_names_it(low, high, message):
     with pytest.raises(ConfigurationError, match=message):
         check_bounds(low, high, names=("poke_interval", "max_poll_interval"))
+
+
+def answers(*polls, min_interval=5.0, max_interval=3600.0):
+    """The samples next_poll returns for answers (now s, estRemainingDuration s), in order;
+    percentCompleted stays 10 so that only NetSuite's estimate informs the rule."""
+    previous, samples = None, []
+    for now, est in polls:
+        previous = next_poll(
+            now=now,
+            percent_completed=10.0,
+            est_remaining_duration=est,
+            previous=previous,
+            min_interval=min_interval,
+            max_interval=max_interval,
+        )
+        samples.append(previous)
+    return samples
+
+
+def test_next_poll_interval_is_the_interval_of_next_poll():
+    first, second = answers((0.0, 1000.0), (250.0, 750.0))
+    assert interval(est=750.0, previous=first, now=250.0, min_interval=5.0, max_interval=3600.0) == (
+        second.interval
+    )
+
+
+def test_the_first_estimate_waits_a_quarter_of_it():
+    # One estimate says nothing about how far it can be trusted.
+    (first,) = answers((0.0, 1000.0))
+    assert first.interval == 250.0
+
+
+def test_estimates_that_keep_time_bring_the_next_poll_close_to_the_expected_end():
+    # 1000 s left at 0, 750 s left at 250: NetSuite's clock agrees with ours.
+    _, second = answers((0.0, 1000.0), (250.0, 750.0))
+    assert 750.0 / 4 < second.interval <= 750.0
+    # ... and the more answers agree, the closer the poll comes to the end, never past it.
+    *_, fourth = answers((0.0, 1000.0), (250.0, 750.0), (400.0, 600.0), (500.0, 500.0))
+    assert fourth.interval / 500.0 > second.interval / 750.0
+    assert fourth.interval <= 500.0
+
+
+def test_the_more_successive_estimates_disagree_the_earlier_the_next_poll():
+    # The second answer always says 750 s left; the first said the job would end at 1000 s,
+    # 1500 s or 3000 s.
+    waits = [answers((0.0, first), (250.0, 750.0))[-1].interval for first in (1000.0, 1500.0, 3000.0)]
+    assert waits == sorted(waits, reverse=True) and waits[0] > waits[-1]
+    assert all(wait >= 750.0 / 4 for wait in waits)  # never shorter than without the history
+
+
+def test_an_estimate_that_ran_out_falls_back_to_a_quarter():
+    # 100 s left at 0, yet at 300 s NetSuite says 400 s left: the estimates do not keep time.
+    _, second = answers((0.0, 100.0), (300.0, 400.0))
+    assert second.interval == 100.0
+
+
+def test_a_zero_estimate_forgets_what_the_estimates_said():
+    *_, after_zero = answers((0.0, 1000.0), (250.0, 750.0), (400.0, 0.0))
+    assert after_zero.spread is None and after_zero.remaining is None
+    # The next estimate is then a first one again: a quarter of it.
+    *_, again = answers((0.0, 1000.0), (250.0, 750.0), (400.0, 0.0), (450.0, 400.0))
+    assert again.interval == 100.0
+
+
+def test_near_the_end_a_job_is_seen_within_min_interval_of_the_lower_side():
+    # Estimates that agree except for a little noise: the poll comes at most min_interval
+    # after the earliest end they allow, and not before min_interval.
+    *_, last = answers((0.0, 1000.0), (250.0, 700.0), (600.0, 40.0), min_interval=30.0)
+    assert 30.0 <= last.interval <= 40.0 + 30.0

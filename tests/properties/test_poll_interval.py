@@ -17,7 +17,15 @@ SETTINGS = settings(max_examples=300)
 
 any_float = st.floats()  # NaN, +-INF, -0.0, subnormals, +-1.8e308
 seconds = st.floats(min_value=1e-6, max_value=1e7)
-samples = st.builds(PollSample, at=any_float, percent_completed=any_float, interval=any_float)
+maybe_float = st.one_of(st.none(), any_float)
+samples = st.builds(
+    PollSample,
+    at=any_float,
+    percent_completed=any_float,
+    interval=any_float,
+    remaining=maybe_float,
+    spread=maybe_float,
+)
 
 
 @st.composite
