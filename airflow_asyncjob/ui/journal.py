@@ -105,6 +105,8 @@ def add_poll(entry: dict[str, Any], status: AsyncJobStatus, now: float | None = 
     if tasks_total is not None:
         entry["tasks_completed"] = getattr(status, "tasks_completed", None)
         entry["tasks_total"] = tasks_total
+    # A running REST job polled without its tasks: the tab says when the counts come.
+    entry["tasks_unread"] = bool(getattr(status, "tasks_unread", False))
     remaining = status.est_remaining_duration
     entry["est_remaining_duration"] = remaining if math.isfinite(remaining) else None
     entry["last_error"] = None
