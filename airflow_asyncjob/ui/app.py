@@ -34,6 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, InvalidJobIdError
+from airflow_asyncjob.netsuite.models import TASKS_UNREAD_TEXT
 from airflow_asyncjob.ui import store
 from airflow_asyncjob.ui.app_prefix import PREFIX  # noqa: F401 (re-exported)
 from airflow_asyncjob.ui.live import LiveStatus
@@ -284,7 +285,10 @@ class NetSuiteJobsApp:
                 "operation": entry.get("operation"),
                 "account_id": entry.get("account_id"),
                 "status": entry.get("status"),
-                "percent_completed": entry.get("percent_completed"),
+                # A running REST job polled without its tasks has no percent (its 0.0 is "not read").
+                "percent_completed": None
+                if store.tasks_text(entry) == TASKS_UNREAD_TEXT
+                else entry.get("percent_completed"),
                 "est_remaining_duration": entry.get("est_remaining_duration"),
                 "est_remaining_text": store.job_remaining_text(entry),
                 "mode": mode if waiting else None,

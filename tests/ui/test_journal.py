@@ -114,3 +114,19 @@ def test_a_soap_job_shows_no_task_count_and_its_estimate():
     soap = AsyncJobStatus("J", AsyncStatus.PROCESSING, 50.0, 30.0)
     shown = _job_fields(journal.add_poll(journal.new_entry("sensor", conn_id="ns", job_id="J"), soap))
     assert (shown["tasks_text"], shown["est_remaining_text"]) == (None, "under a minute")
+
+
+def test_a_rest_outcome_replaces_the_counts_of_the_first_poke():
+    from airflow_asyncjob.ui.app import _job_fields
+
+    # The worker's entry: its poke saw 1 of 6 tasks, then the trigger polled to the end.
+    worker = journal.add_poll(
+        journal.new_entry("sensor", conn_id="rest", job_id="42"), rest_status(AsyncStatus.PROCESSING, 1, 6)
+    )
+    final = rest_status(AsyncStatus.FINISHED_WITH_ERRORS, 6, 6).to_dict()
+    shown = _job_fields(journal.add_outcome(worker, final))
+    assert (shown["status"], shown["tasks_text"], shown["percent_completed"]) == (
+        "finishedWithErrors",
+        "6 of 6 tasks",
+        100.0,
+    )
