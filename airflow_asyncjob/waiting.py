@@ -101,13 +101,15 @@ def status_trigger(
     timeout: float,
     retry: RetryPolicy | None,
     last: AsyncJobStatus | None = None,
+    rest_task_progress: bool = False,
 ) -> AsyncJobStatusTrigger:
     """The trigger that waits for ``job_id`` until ``end_time`` (Unix seconds), with the hook's
     per-request ``timeout`` (seconds) and retry policy as plain values.
 
     ``last`` is the status the caller has just seen (the sensor's poke, the submit's answer), or
     None: the trigger then first waits what that status calls for (``next_poll_interval``)
-    instead of polling again at once.
+    instead of polling again at once. ``rest_task_progress``: read a REST job's tasks on every
+    poll (see AsyncJobStatusSensor); ignored for a SOAP job.
     """
     first_poll_after = 0.0
     if last is not None:
@@ -128,6 +130,7 @@ def status_trigger(
         timeout=timeout,
         retry=retry_values(retry) if retry is not None else None,
         first_poll_after=first_poll_after,
+        rest_task_progress=rest_task_progress,
     )
 
 

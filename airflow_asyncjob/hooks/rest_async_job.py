@@ -255,10 +255,14 @@ class RestAsyncJobHook(BaseHook):
             raise ConfigurationError(f"connection {self.netsuite_conn_id!r} lacks account_id in its extra.")
         return normalize_account_id(str(value))
 
-    def check_async_status(self, job_id: str) -> AsyncJobStatus:
+    def check_async_status(self, job_id: str, *, progress: bool = False) -> AsyncJobStatus:
         """The REST job's status in the SOAP shape: pending/processing while not completed;
         completed: finished (every task succeeded), finishedWithErrors (some failed) or failed
         (all failed); ``percent_completed`` = 100 x tasks completed / tasks.
+
+        Requests: 1 while the job runs (its tasks unread: ``tasks_unread=True``), 2 + N (N
+        tasks) on the poll that sees it completed; with ``progress=True`` 2 + N on every poll,
+        for the task counts while it runs (AsyncJobStatusSensor's ``rest_task_progress``).
 
         Raises:
             InvalidJobIdError: NONEXISTENT_ID (unknown job).
@@ -266,7 +270,7 @@ class RestAsyncJobHook(BaseHook):
             NetSuiteError: any other failure, after retries for transient ones.
         """
         with self.get_conn() as client:
-            return client.check_async_status(job_id)
+            return client.check_async_status(job_id, progress=progress)
 
     def job(self, job_id: str) -> RestJob:
         """The job with its tasks (``GET .../job/{id}`` and its task list and tasks)."""

@@ -61,6 +61,11 @@ MAX_ASYNC_RESULT_CALLS = 20
 get INVALID_JOB_ID (Help Center "SOAP Web Services Governance Overview", "getAsyncResult")."""
 
 
+TASKS_UNREAD_TEXT = "task counts come when the job completes"
+"""What the log line and the NetSuite job tab say for a running REST job polled without its tasks
+(``AsyncJobStatus.tasks_unread``; the sensor's ``rest_task_progress=True`` counts them on every poll)."""
+
+
 @dataclass(frozen=True)
 class AsyncJobStatus:
     """One checkAsyncStatus answer.
@@ -74,6 +79,10 @@ class AsyncJobStatus:
         tasks_completed: REST jobs only: how many of the job's tasks (one per record) are
             completed; None for SOAP jobs and for REST polls that did not read the tasks.
         tasks_total: REST jobs only: how many tasks the job has; None as ``tasks_completed``.
+        tasks_unread: REST jobs only: True for a running job polled without reading its tasks
+            (the sensor's default, ``rest_task_progress=False``): its task counts come on the
+            poll that sees it completed, so ``percent_completed`` (0.0) and
+            ``est_remaining_duration`` (0.0: REST gives no estimate) say nothing about progress.
     """
 
     job_id: str
@@ -82,12 +91,14 @@ class AsyncJobStatus:
     est_remaining_duration: float
     tasks_completed: int | None = None
     tasks_total: int | None = None
+    tasks_unread: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready shape for XCom.
 
         ``{"job_id", "status", "percent_completed" (percent), "est_remaining_duration" (seconds,
-        or None when unknown)}``, plus ``"tasks_completed"`` and ``"tasks_total"`` when set (REST).
+        or None when unknown)}``, plus ``"tasks_completed"`` and ``"tasks_total"`` when set (REST),
+        and ``"tasks_unread": True`` for a running REST job polled without its tasks.
         """
         data: dict[str, Any] = {
             "job_id": self.job_id,
@@ -101,6 +112,8 @@ class AsyncJobStatus:
             data["tasks_completed"] = self.tasks_completed
         if self.tasks_total is not None:
             data["tasks_total"] = self.tasks_total
+        if self.tasks_unread:
+            data["tasks_unread"] = True
         return data
 
     @classmethod
@@ -116,6 +129,7 @@ class AsyncJobStatus:
             ),
             tasks_completed=_optional_count(data.get("tasks_completed")),
             tasks_total=_optional_count(data.get("tasks_total")),
+            tasks_unread=data.get("tasks_unread") is True,
         )
 
     def describe(self) -> str:
@@ -126,8 +140,12 @@ class AsyncJobStatus:
         from one poll to the next, so that it stays on screen in a log viewer's line.
 
         A REST job with its task counts says them instead of a time estimate (REST gives none):
-        ``job finishedWithErrors, 100.0% completed, 5 of 5 tasks completed (42)``.
+        ``job finishedWithErrors, 100.0% completed, 5 of 5 tasks completed (42)``; one polled
+        without its tasks says when they come instead of a percent and an estimate it does not
+        have: ``job processing, task counts come when the job completes (42)``.
         """
+        if self.tasks_unread:
+            return f"job {self.status.value}, {TASKS_UNREAD_TEXT} ({self.job_id})"
         if self.tasks_total is not None:
             done = "?" if self.tasks_completed is None else self.tasks_completed
             return (

@@ -108,6 +108,9 @@ class RestAsyncJobSubmitOperator(BaseOperator):
         external_id: the external id for one record's upsert (templated).
         wait_for_completion, deferrable, poke_interval, max_poll_interval, timeout,
             on_finished_with_errors: as for AsyncJobSubmitOperator (seconds or timedeltas).
+        rest_task_progress: read the job's tasks on every poll of the wait (2 + N requests a
+            poll for N tasks instead of 1), for "k of N tasks completed" while it runs; see
+            AsyncJobStatusSensor. False: the counts come on the poll that sees it completed.
         netsuite_conn_id: the ``netsuite_rest`` connection (default ``netsuite_rest_default``).
         retry: the hook's retry policy for transient failures.
 
@@ -141,10 +144,15 @@ class RestAsyncJobSubmitOperator(BaseOperator):
         on_finished_with_errors: str = "fail",
         netsuite_conn_id: str = RestAsyncJobHook.default_conn_name,
         retry: RetryPolicy | None = None,
+        rest_task_progress: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         where = f"task {self.task_id!r}"
+        if not isinstance(rest_task_progress, bool):
+            raise ValueError(
+                f"{where}: rest_task_progress must be True or False, not {rest_task_progress!r}."
+            )
         if operation not in REST_OPERATIONS:
             raise ValueError(f"{where}: operation={operation!r}: use one of {', '.join(REST_OPERATIONS)}.")
         if records is None:
@@ -167,6 +175,7 @@ class RestAsyncJobSubmitOperator(BaseOperator):
         self.on_finished_with_errors = on_finished_with_errors
         self.netsuite_conn_id = netsuite_conn_id
         self.retry = retry
+        self.rest_task_progress = rest_task_progress
         self._records: Any = None
 
     @cached_property
@@ -226,6 +235,7 @@ class RestAsyncJobSubmitOperator(BaseOperator):
             end_time=time.time() + self.timeout,
             timeout=self.hook.timeout,
             retry=self.retry,
+            rest_task_progress=self.rest_task_progress,
         )
         if self.deferrable:
             self.defer(

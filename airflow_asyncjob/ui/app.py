@@ -34,6 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, InvalidJobIdError
+from airflow_asyncjob.netsuite.models import TASKS_UNREAD_TEXT
 from airflow_asyncjob.ui import store
 from airflow_asyncjob.ui.app_prefix import PREFIX  # noqa: F401 (re-exported)
 from airflow_asyncjob.ui.live import LiveStatus
@@ -102,6 +103,7 @@ def _job_fields(entry: dict[str, Any]) -> dict[str, Any]:
         "percent_completed",
         "tasks_completed",
         "tasks_total",
+        "tasks_unread",
         "est_remaining_duration",
         "first_seen",
         "last_seen",
@@ -114,8 +116,14 @@ def _job_fields(entry: dict[str, Any]) -> dict[str, Any]:
         "role",
     )
     job = {k: entry.get(k) for k in keep}
-    job["est_remaining_text"] = store.remaining_text(job["est_remaining_duration"])
+    _progress_texts(job)
     return job
+
+
+def _progress_texts(job: dict[str, Any]) -> None:
+    """The words the tab shows for the time remaining and (REST) the tasks completed."""
+    job["est_remaining_text"] = store.job_remaining_text(job)
+    job["tasks_text"] = store.tasks_text(job)
 
 
 def _live_problem(error: Exception, job_id: str) -> str:
@@ -237,9 +245,9 @@ class NetSuiteJobsApp:
             if getattr(status, "tasks_total", None) is not None:  # a REST job: tasks, not percent
                 job["tasks_completed"] = getattr(status, "tasks_completed", None)
                 job["tasks_total"] = status.tasks_total
-            remaining = status.to_dict()["est_remaining_duration"]
-            job["est_remaining_duration"] = remaining
-            job["est_remaining_text"] = store.remaining_text(remaining)
+            job["tasks_unread"] = bool(getattr(status, "tasks_unread", False))
+            job["est_remaining_duration"] = status.to_dict()["est_remaining_duration"]
+            _progress_texts(job)
             job["history"] = [
                 *(job.get("history") or []),
                 [round(answer.fetched_at, 1), status.percent_completed],
@@ -277,9 +285,12 @@ class NetSuiteJobsApp:
                 "operation": entry.get("operation"),
                 "account_id": entry.get("account_id"),
                 "status": entry.get("status"),
-                "percent_completed": entry.get("percent_completed"),
+                # A running REST job polled without its tasks has no percent (its 0.0 is "not read").
+                "percent_completed": None
+                if store.tasks_text(entry) == TASKS_UNREAD_TEXT
+                else entry.get("percent_completed"),
                 "est_remaining_duration": entry.get("est_remaining_duration"),
-                "est_remaining_text": store.remaining_text(entry.get("est_remaining_duration")),
+                "est_remaining_text": store.job_remaining_text(entry),
                 "mode": mode if waiting else None,
                 "last_seen": entry.get("last_seen"),
                 "age_seconds": _age(entry.get("last_seen"), now),

@@ -105,6 +105,8 @@ def add_poll(entry: dict[str, Any], status: AsyncJobStatus, now: float | None = 
     if tasks_total is not None:
         entry["tasks_completed"] = getattr(status, "tasks_completed", None)
         entry["tasks_total"] = tasks_total
+    # A running REST job polled without its tasks: the tab says when the counts come.
+    entry["tasks_unread"] = bool(getattr(status, "tasks_unread", False))
     remaining = status.est_remaining_duration
     entry["est_remaining_duration"] = remaining if math.isfinite(remaining) else None
     entry["last_error"] = None
@@ -259,20 +261,34 @@ def record_error(context: Mapping[str, Any], task: Any, error: NetSuiteError, ro
 def record_outcome(context: Mapping[str, Any], sensor: Any, final: Any, branch: Any = None) -> None:
     """When a sensor ends on a terminal status: the outcome and the branch taken, if any."""
 
-    def change(entry: dict[str, Any]) -> None:
-        if isinstance(final, Mapping):
-            entry["job_id"] = entry.get("job_id") or final.get("job_id")
-            entry["status"] = final.get("status") or entry.get("status")
-            entry["percent_completed"] = final.get("percent_completed", entry.get("percent_completed"))
-            entry["est_remaining_duration"] = final.get("est_remaining_duration")
-        entry["outcome"] = {
-            "status": entry.get("status"),
-            "branch": list(branch) if branch else None,
-            "at": _iso(time.time()),
-        }
-        entry["updated"] = _iso(time.time())
+    _write(context, sensor, "sensor", lambda entry: add_outcome(entry, final, branch))
 
-    _write(context, sensor, "sensor", change)
+
+def add_outcome(
+    entry: dict[str, Any], final: Any, branch: Any = None, now: float | None = None
+) -> dict[str, Any]:
+    """Add the sensor's final status (its XCom value) and the branch taken; returns ``entry``.
+
+    A REST job's task counts come from the final status too: the worker's entry otherwise keeps
+    the counts of its first poke, and, being the newest, would win the merge with the
+    triggerer's (an ended job shown "1 of 6 tasks")."""
+    now = time.time() if now is None else now
+    if isinstance(final, Mapping):
+        entry["job_id"] = entry.get("job_id") or final.get("job_id")
+        entry["status"] = final.get("status") or entry.get("status")
+        entry["percent_completed"] = final.get("percent_completed", entry.get("percent_completed"))
+        entry["est_remaining_duration"] = final.get("est_remaining_duration")
+        if final.get("tasks_total") is not None:
+            entry["tasks_completed"] = final.get("tasks_completed")
+            entry["tasks_total"] = final["tasks_total"]
+        entry["tasks_unread"] = False
+    entry["outcome"] = {
+        "status": entry.get("status"),
+        "branch": list(branch) if branch else None,
+        "at": _iso(now),
+    }
+    entry["updated"] = _iso(now)
+    return entry
 
 
 def record_summary(context: Mapping[str, Any], operator: Any, summary: Mapping[str, Any]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
+from airflow_asyncjob.netsuite.models import TASKS_UNREAD_TEXT
 from airflow_asyncjob.ui import journal
 
 ROLES = {
@@ -102,6 +103,37 @@ def remaining_text(seconds: Any) -> str | None:
         return f"about {round(seconds / 60)} min"
     hours, minutes = divmod(round(seconds / 60), 60)
     return f"about {hours} h {minutes} min" if minutes else f"about {hours} h"
+
+
+REST_NO_ESTIMATE = "not given by NetSuite REST"
+"""The "estimated time remaining" of a running REST job: REST reports no estimate (its 0.0 is none)."""
+
+
+def is_rest_entry(entry: Mapping[str, Any]) -> bool:
+    """A journal entry (or the tab's job fields) of a REST job: it has task counts, or says they
+    were not read."""
+    return bool(entry.get("tasks_unread")) or isinstance(entry.get("tasks_total"), int)
+
+
+def job_remaining_text(entry: Mapping[str, Any]) -> str | None:
+    """What the tab and the nav page show as the time remaining: NetSuite's estRemainingDuration
+    in words (``remaining_text``), or, for a running REST job, that REST gives none (not "none",
+    which would read as "about to end")."""
+    if is_rest_entry(entry) and entry.get("status") not in TERMINAL_JOB:
+        return REST_NO_ESTIMATE
+    return remaining_text(entry.get("est_remaining_duration"))
+
+
+def tasks_text(entry: Mapping[str, Any]) -> str | None:
+    """A REST job's progress in words: ``"3 of 5 tasks"``; for a running job polled without its
+    tasks (the sensor's ``rest_task_progress=False``), that the counts come when it completes;
+    None for a SOAP job."""
+    if entry.get("tasks_unread") and entry.get("status") not in TERMINAL_JOB:
+        return TASKS_UNREAD_TEXT
+    total = entry.get("tasks_total")
+    if isinstance(total, int):
+        return f"{entry.get('tasks_completed') or 0} of {total} tasks"
+    return None
 
 
 def _from_return_value(role: str, value: Any) -> dict[str, Any] | None:

@@ -97,6 +97,7 @@ class AirflowStack:
         workdir: an empty directory for AIRFLOW_HOME, the SQLite database and every log.
         dags_folder: the DAG files Airflow serves.
         python: the interpreter to run Airflow and the emulator with (this one by default).
+        emulator_args: more command-line arguments for the emulator (e.g. ``--scenario FILE``).
     """
 
     def __init__(
@@ -105,8 +106,10 @@ class AirflowStack:
         dags_folder: Path,
         python: str = sys.executable,
         extra_env: dict[str, str] | None = None,
+        emulator_args: list[str] | None = None,
     ) -> None:
         self.extra_env = dict(extra_env or {})  # e.g. the UI test's [netsuite_ui] settings
+        self.emulator_args = list(emulator_args or [])
         self.workdir = workdir
         self.dags_folder = dags_folder
         self.python = python
@@ -267,6 +270,7 @@ class AirflowStack:
                 self.consumer_secret,
                 "--token-secret",
                 self.token_secret,
+                *self.emulator_args,
             ],
             {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
         )

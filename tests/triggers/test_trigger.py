@@ -114,6 +114,7 @@ def test_serialize_round_trips_through_airflow_and_holds_no_secret(emulator, mon
         "timeout",
         "retry",
         "first_poll_after",
+        "rest_task_progress",
     }
 
 

@@ -72,3 +72,61 @@ def test_the_result_summary_keeps_codes_and_messages_not_records():
     assert kept["first_failures"] == [
         {"code": "DUP_ENTITY", "message": "exists", "external_id": "c2", "internal_id": None, "type": None}
     ]
+
+
+def rest_status(state: AsyncStatus, done: int | None, total: int | None) -> AsyncJobStatus:
+    percent = 100.0 * done / total if done is not None and total else 0.0
+    return AsyncJobStatus("42", state, percent, 0.0, done, total, tasks_unread=total is None)
+
+
+def test_a_running_rest_job_without_its_tasks_says_when_the_counts_come_not_none_remaining():
+    from airflow_asyncjob.ui import store
+    from airflow_asyncjob.ui.app import _job_fields
+
+    entry = journal.add_poll(
+        journal.new_entry("sensor", conn_id="rest", job_id="42"),
+        rest_status(AsyncStatus.PROCESSING, None, None),
+    )
+    shown = _job_fields(entry)
+    assert shown["tasks_text"] == "task counts come when the job completes"
+    assert shown["est_remaining_text"] == "not given by NetSuite REST"  # was "none" (REST's 0.0)
+    assert store.job_remaining_text(entry) == "not given by NetSuite REST"  # the nav page's column
+
+    journal.add_poll(entry, rest_status(AsyncStatus.FINISHED_WITH_ERRORS, 5, 5))
+    shown = _job_fields(entry)
+    assert (shown["tasks_text"], shown["est_remaining_text"]) == ("5 of 5 tasks", "none")
+
+
+def test_a_running_rest_job_with_its_tasks_shows_how_many_are_done():
+    from airflow_asyncjob.ui.app import _job_fields
+
+    entry = journal.add_poll(
+        journal.new_entry("sensor", conn_id="rest", job_id="42"), rest_status(AsyncStatus.PROCESSING, 2, 5)
+    )
+    shown = _job_fields(entry)
+    assert (shown["tasks_text"], shown["percent_completed"]) == ("2 of 5 tasks", 40.0)
+    assert shown["est_remaining_text"] == "not given by NetSuite REST"
+
+
+def test_a_soap_job_shows_no_task_count_and_its_estimate():
+    from airflow_asyncjob.ui.app import _job_fields
+
+    soap = AsyncJobStatus("J", AsyncStatus.PROCESSING, 50.0, 30.0)
+    shown = _job_fields(journal.add_poll(journal.new_entry("sensor", conn_id="ns", job_id="J"), soap))
+    assert (shown["tasks_text"], shown["est_remaining_text"]) == (None, "under a minute")
+
+
+def test_a_rest_outcome_replaces_the_counts_of_the_first_poke():
+    from airflow_asyncjob.ui.app import _job_fields
+
+    # The worker's entry: its poke saw 1 of 6 tasks, then the trigger polled to the end.
+    worker = journal.add_poll(
+        journal.new_entry("sensor", conn_id="rest", job_id="42"), rest_status(AsyncStatus.PROCESSING, 1, 6)
+    )
+    final = rest_status(AsyncStatus.FINISHED_WITH_ERRORS, 6, 6).to_dict()
+    shown = _job_fields(journal.add_outcome(worker, final))
+    assert (shown["status"], shown["tasks_text"], shown["percent_completed"]) == (
+        "finishedWithErrors",
+        "6 of 6 tasks",
+        100.0,
+    )

@@ -122,6 +122,8 @@ _Flow = Generator[_Call, httpx.Response, T]
 class _RestBase:
     """What both clients share: the settings, the auth, the retry policy and every operation's flow."""
 
+    api = "rest"  # as RestAsyncJobHook's: callers that take either API's client tell them apart by it
+
     def __init__(self, settings: RestSettings, *, retry: RetryPolicy | None = None) -> None:
         if not isinstance(settings, RestSettings):
             raise ConfigurationError(f"a REST client needs RestSettings, not {type(settings).__name__}.")

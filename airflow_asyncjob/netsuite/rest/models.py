@@ -81,7 +81,8 @@ class RestJob:
         succeeded -> ``finished``; some -> ``finishedWithErrors``; none -> ``failed``.
         ``percent_completed`` is 100 x tasks completed / tasks (0.0 without tasks read);
         ``est_remaining_duration`` is 0.0 (REST gives no estimate); ``tasks_completed`` and
-        ``tasks_total`` are set when the tasks were read.
+        ``tasks_total`` are set when the tasks were read; a running job whose tasks were not read
+        has ``tasks_unread=True`` (its counts come on the poll that sees it completed).
 
         Raises:
             NetSuiteResponseError: a completed job whose task list was read and is empty, or a
@@ -97,7 +98,7 @@ class RestJob:
             percent = 100.0 * done / total if total else 0.0
         if not self.completed:
             status = AsyncStatus.PENDING if self.progress == "pending" else AsyncStatus.PROCESSING
-            return AsyncJobStatus(self.job_id, status, percent, 0.0, done, total)
+            return AsyncJobStatus(self.job_id, status, percent, 0.0, done, total, tasks_unread=tasks is None)
         if tasks is None:
             raise NetSuiteResponseError(
                 "a completed REST job's outcome needs its tasks, which were not read",

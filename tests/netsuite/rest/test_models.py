@@ -115,3 +115,11 @@ def test_settings_derive_urls_from_the_account_or_the_base_url(tba):
 def test_bad_settings_are_named(tba, kwargs, message):
     with pytest.raises(ConfigurationError, match=message):
         RestSettings(tba, **kwargs)
+
+
+def test_a_running_job_read_without_its_tasks_says_when_its_counts_come():
+    status = RestJob(job_id="42", completed=False, progress="processing").to_status()
+    assert status.tasks_unread and status.tasks_total is None
+    assert status.describe() == "job processing, task counts come when the job completes (42)"
+    assert AsyncJobStatus.from_dict(status.to_dict()) == status  # through a trigger event
+    assert "tasks_unread" not in AsyncJobStatus("7", AsyncStatus.FINISHED, 100.0, 0.0, 5, 5).to_dict()
