@@ -17,11 +17,16 @@ Kinds:
   aiohttp-K     the same floor with ``aiohttp.ClientSession``.
   sync          ours: ``SoapAsyncJobHook().check_async_status`` (what a poke runs).
   urllib3       floor: ``urllib3.PoolManager`` POST + lxml, one after another.
+  census        ``--census`` waiting triggers on one leased client: the gc-tracked objects after
+                the imports, and what each trigger adds (by type) while queued for an in-flight
+                slot and while asleep between polls: what a full collection walks.
   triggers      ``--triggers`` AsyncJobStatusTriggers in one event loop, each rebuilt from its
                 serialized kwargs and running ``trigger.wait(client)`` on one leased client (the
                 channel every trigger of the account shares), jobs pending 0.5-3 s then
                 processing 2-10 s: peak RSS, CPU per poll (over the checkAsyncStatus requests the
-                emulator counted), the longest garbage-collector pause (``gc.callbacks``).
+                emulator counted), the longest garbage-collector pause (``gc.callbacks``), the
+                full collections; ``--gc-freeze`` freezes the start-up heap first (what a
+                triggerer that called ``gc.freeze()`` after start-up would see).
 
 The ratios printed are those issue 14 sets targets for.
 """
@@ -434,7 +439,8 @@ def report(r: dict[str, dict[str, Any]]) -> None:
             ms["triggers"] / ms["async-25"],
             "<= 1.5",
         ),
-        (f"{t['n']:,} triggers: longest GC pause ms", t["gc_max_pause_ms"], "< 250"),
+        (f"{t['n']:,} triggers: longest GC pause, wall ms", t["gc_max_pause_ms"], "< 250"),
+        (f"{t['n']:,} triggers: longest GC pause, CPU ms", t["gc_max_pause_cpu_ms"], "< 250"),
         (f"{t['n']:,} triggers: failures", t["failures"], "0"),
     ]
     print("\n| measure | value | target |\n|---|---|---|")
@@ -452,7 +458,9 @@ def report(r: dict[str, dict[str, Any]]) -> None:
         f"\nurllib3 floor {ms['urllib3']:.3f} ms/poll; triggers: {t['polls']:,} polls "
         f"({t['polls'] / t['n']:.1f} per trigger), {ms['triggers']:.3f} ms/poll, wall {t['wall_s']:.0f} s, "
         f"RSS after imports {t['rss_after_import_mib']:.1f} MiB, {t['gc_collections']} collections "
-        f"(longest {t['gc_max_pause_cpu_ms']:.0f} ms of CPU, {t['gc_total_cpu_s']:.1f} s in all), "
+        f"(longest {t['gc_max_pause_cpu_ms']:.0f} ms of CPU, {t['gc_total_cpu_s']:.1f} s in all; "
+        f"{t['gc_full_collections']} full ones, {t['gc_full_cpu_s']:.1f} s, at most "
+        f"{t['gc_full_max_objects']:,} objects left after one, {t['gc_frozen_objects']:,} frozen), "
         f"{t['concurrency_faults']} concurrency faults"
     )
     for example in t["failure_examples"]:
