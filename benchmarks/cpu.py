@@ -421,7 +421,7 @@ def parent(args: argparse.Namespace) -> None:
 
 
 def report(r: dict[str, dict[str, Any]]) -> None:
-    ms = {kind: result["cpu_ms_per_poll"] for kind, result in r.items()}
+    ms = {kind: result["cpu_ms_per_poll"] for kind, result in r.items() if "cpu_ms_per_poll" in result}
     t = r["triggers"]
     rows = [
         ("async, 4 in flight: ms/poll", ms["async-4"], ""),
