@@ -17,11 +17,16 @@ Kinds:
   aiohttp-K     the same floor with ``aiohttp.ClientSession``.
   sync          ours: ``SoapAsyncJobHook().check_async_status`` (what a poke runs).
   urllib3       floor: ``urllib3.PoolManager`` POST + lxml, one after another.
+  census        ``--census`` waiting triggers on one leased client: the gc-tracked objects after
+                the imports, and what each trigger adds (by type) while queued for an in-flight
+                slot and while asleep between polls: what a full collection walks.
   triggers      ``--triggers`` AsyncJobStatusTriggers in one event loop, each rebuilt from its
                 serialized kwargs and running ``trigger.wait(client)`` on one leased client (the
                 channel every trigger of the account shares), jobs pending 0.5-3 s then
                 processing 2-10 s: peak RSS, CPU per poll (over the checkAsyncStatus requests the
-                emulator counted), the longest garbage-collector pause (``gc.callbacks``).
+                emulator counted), the longest garbage-collector pause (``gc.callbacks``), the
+                full collections; ``--gc-freeze`` freezes the start-up heap first (what a
+                triggerer that called ``gc.freeze()`` after start-up would see).
 
 The ratios printed are those issue 14 sets targets for.
 """
@@ -197,6 +202,7 @@ def child_triggers(args: argparse.Namespace) -> dict[str, Any]:
     jobs = json.loads(Path(args.jobs).read_text())
     imported_rss = peak_rss_mib()
     pauses: list[tuple[float, float]] = []  # (wall s, CPU s) of each collection
+    full: list[tuple[float, int]] = []  # (CPU s, objects left in generation 2) of each full one
     started = [0.0, 0.0]
 
     def on_gc(phase: str, info: dict[str, Any]) -> None:
@@ -204,10 +210,16 @@ def child_triggers(args: argparse.Namespace) -> dict[str, Any]:
             started[:] = time.perf_counter(), time.process_time()
         else:
             pauses.append((time.perf_counter() - started[0], time.process_time() - started[1]))
+            if info["generation"] == 2:  # what the next full collection walks, at least
+                full.append((pauses[-1][1], len(gc.get_objects(generation=2))))
 
     async def main() -> dict[str, Any]:
         async with SoapAsyncJobHook().get_async_conn() as client:
             await client.get_server_time()  # the channel's pool and schema, before counting
+            if args.gc_freeze:  # what a triggerer that froze its start-up heap would see
+                gc.collect()
+                gc.freeze()
+            frozen = gc.get_freeze_count()
             gc.callbacks.append(on_gc)
             cpu, wall = time.process_time(), time.perf_counter()
             tasks = []
@@ -236,10 +248,81 @@ def child_triggers(args: argparse.Namespace) -> dict[str, Any]:
             "gc_max_pause_cpu_ms": 1000 * max((cpu for _, cpu in pauses), default=0.0),
             "gc_total_cpu_s": sum(cpu for _, cpu in pauses),
             "gc_collections": len(pauses),
+            "gc_full_collections": len(full),
+            "gc_full_cpu_s": sum(cpu for cpu, _ in full),
+            "gc_full_max_objects": max((objects for _, objects in full), default=0),
+            "gc_frozen_objects": frozen,
         }
 
     result = asyncio.run(main())
     return {**result, "rss_after_import_mib": imported_rss}
+
+
+def _census() -> dict[str, int]:
+    gc.collect()
+    counts: dict[str, int] = {}
+    for obj in gc.get_objects():
+        name = type(obj).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def child_census(args: argparse.Namespace) -> dict[str, Any]:
+    """What a full collection walks: tracked objects after the imports and the leased client,
+    and what each waiting trigger adds (``gc.get_objects()`` by type, after every trigger has
+    polled once and sleeps)."""
+    from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+    from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
+
+    n = args.census
+
+    async def main() -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        async with SoapAsyncJobHook().get_async_conn() as client:
+            await client.get_server_time()
+            await client.check_async_status(args.job_id)
+            before = _census()
+            scheduled = len(loop._scheduled)  # type: ignore[attr-defined]
+            tasks = []
+            for _ in range(n):
+                _classpath, kwargs = AsyncJobStatusTrigger(
+                    job_id=args.job_id, poke_interval=600.0, max_poll_interval=600.0, timeout=60.0
+                ).serialize()
+                trigger = AsyncJobStatusTrigger(**kwargs)
+                tasks.append(asyncio.create_task(trigger.wait(client)))
+            for _ in range(5):  # each starts its first poll: all but max_in_flight queue for a slot
+                await asyncio.sleep(0)
+            queued = _census()
+            limiter = client.channel.limiter
+            while limiter.in_flight or len(loop._scheduled) < scheduled + n:  # type: ignore[attr-defined]
+                await asyncio.sleep(0.2)  # until every trigger has polled and sleeps
+            del trigger, kwargs
+            after = _census()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        def per_trigger(counts: dict[str, int], triggers: int) -> dict[str, float]:
+            delta = {
+                name: counts.get(name, 0) - before.get(name, 0) for name in counts.keys() | before.keys()
+            }
+            shown = {name: round(d / triggers, 2) for name, d in delta.items() if abs(d) >= triggers / 2}
+            return {
+                "all": round(sum(delta.values()) / triggers, 1),
+                **dict(sorted(shown.items(), key=lambda kv: -kv[1])),
+            }
+
+        return {
+            "n": n,
+            "tracked_before": sum(before.values()),
+            "tracked_asleep": sum(after.values()),
+            "tracked_queued": sum(queued.values()),
+            "per_trigger_asleep": per_trigger(after, n),
+            "per_trigger_queued": per_trigger(queued, n),
+            "largest_types_before": dict(sorted(before.items(), key=lambda kv: -kv[1])[:15]),
+        }
+
+    return asyncio.run(main())
 
 
 def child(args: argparse.Namespace) -> None:
@@ -249,6 +332,8 @@ def child(args: argparse.Namespace) -> None:
     kind, _, k = args.child.partition("-")
     if kind == "triggers":
         result: dict[str, Any] = child_triggers(args)
+    elif kind == "census":
+        result = child_census(args)
     elif k:
         result = child_async(kind, int(k), args)
     else:
@@ -302,7 +387,7 @@ def parent(args: argparse.Namespace) -> None:
         jobs_file = Path(tmp) / "jobs.json"
         jobs_file.write_text(json.dumps(expected))
         kinds = [f"{kind}-{k}" for k in IN_FLIGHT for kind in ("async", "httpx", "aiohttp")]
-        kinds += ["sync", "urllib3", "triggers"]
+        kinds += ["sync", "urllib3", "census", "triggers"]
         kinds = [kind for kind in kinds if not args.only or kind in args.only.split(",")]
         for kind in kinds:
             command = [
@@ -314,6 +399,9 @@ def parent(args: argparse.Namespace) -> None:
                 str(polls),
                 "--jobs",
                 str(jobs_file),
+                "--census",
+                str(args.census),
+                *(["--gc-freeze"] if args.gc_freeze else []),
             ]
             if args.profile == kind:
                 command += ["--profile-out", str(Path(tempfile.gettempdir()) / f"asyncjob-cpu-{kind}.prof")]
@@ -333,7 +421,7 @@ def parent(args: argparse.Namespace) -> None:
 
 
 def report(r: dict[str, dict[str, Any]]) -> None:
-    ms = {kind: result["cpu_ms_per_poll"] for kind, result in r.items()}
+    ms = {kind: result["cpu_ms_per_poll"] for kind, result in r.items() if "cpu_ms_per_poll" in result}
     t = r["triggers"]
     rows = [
         ("async, 4 in flight: ms/poll", ms["async-4"], ""),
@@ -351,7 +439,8 @@ def report(r: dict[str, dict[str, Any]]) -> None:
             ms["triggers"] / ms["async-25"],
             "<= 1.5",
         ),
-        (f"{t['n']:,} triggers: longest GC pause ms", t["gc_max_pause_ms"], "< 250"),
+        (f"{t['n']:,} triggers: longest GC pause, wall ms", t["gc_max_pause_ms"], "< 250"),
+        (f"{t['n']:,} triggers: longest GC pause, CPU ms", t["gc_max_pause_cpu_ms"], "< 250"),
         (f"{t['n']:,} triggers: failures", t["failures"], "0"),
     ]
     print("\n| measure | value | target |\n|---|---|---|")
@@ -369,7 +458,9 @@ def report(r: dict[str, dict[str, Any]]) -> None:
         f"\nurllib3 floor {ms['urllib3']:.3f} ms/poll; triggers: {t['polls']:,} polls "
         f"({t['polls'] / t['n']:.1f} per trigger), {ms['triggers']:.3f} ms/poll, wall {t['wall_s']:.0f} s, "
         f"RSS after imports {t['rss_after_import_mib']:.1f} MiB, {t['gc_collections']} collections "
-        f"(longest {t['gc_max_pause_cpu_ms']:.0f} ms of CPU, {t['gc_total_cpu_s']:.1f} s in all), "
+        f"(longest {t['gc_max_pause_cpu_ms']:.0f} ms of CPU, {t['gc_total_cpu_s']:.1f} s in all; "
+        f"{t['gc_full_collections']} full ones, {t['gc_full_cpu_s']:.1f} s, at most "
+        f"{t['gc_full_max_objects']:,} objects left after one, {t['gc_frozen_objects']:,} frozen), "
         f"{t['concurrency_faults']} concurrency faults"
     )
     for example in t["failure_examples"]:
@@ -385,6 +476,12 @@ def main() -> None:
     parser.add_argument("--triggers", type=int, default=10_000)
     parser.add_argument("--latency", type=float, default=0.01, help="the emulator's seconds per request")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument(
+        "--gc-freeze", action="store_true", help="triggers: gc.freeze() the start-up heap first"
+    )
+    parser.add_argument(
+        "--census", type=int, default=1000, help="waiting triggers whose tracked objects are counted"
+    )
     parser.add_argument("--profile", help="a kind (e.g. async-25) to run under cProfile")
     parser.add_argument("--json", help="write every result here")
     parser.add_argument("--only", help="comma-separated kinds to run (no ratios printed)")

@@ -6,6 +6,7 @@ Imports nothing from Airflow.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -69,27 +70,37 @@ class RetryPolicy:
         return tenacity.AsyncRetrying(**self._arguments(operation, retry_refused=retry_refused))
 
     def _arguments(self, operation: str, *, retry_refused: bool = True) -> dict[str, Any]:
-        attempts = tenacity.stop_after_attempt(self.max_attempts)
-        delay = tenacity.stop_after_delay(self.max_delay)
+        # The strategies hold no state of a call (that is tenacity's RetryCallState), so one set
+        # per policy, operation and flag serves every call: a poll queued for an in-flight slot
+        # then holds only its own controller, not a dozen strategy objects and closures for the
+        # garbage collector to walk (10,000 waiting triggers; docs/performance.md).
+        return dict(_strategies(self, operation, retry_refused))
 
-        def stop(state: tenacity.RetryCallState) -> bool:
-            error = state.outcome.exception() if state.outcome else None
-            if isinstance(error, ConcurrencyLimitError):
-                return delay(state)
-            return attempts(state) or delay(state)
 
-        def resend(error: BaseException) -> bool:
-            if not retry_refused and isinstance(error, ConcurrencyLimitError):
-                return False
-            return self.may_resend(operation, error)
+@functools.lru_cache(maxsize=256)
+def _strategies(policy: RetryPolicy, operation: str, retry_refused: bool) -> tuple[tuple[str, Any], ...]:
+    """tenacity's keyword arguments for ``policy`` (a frozen, hashable dataclass), as pairs."""
+    attempts = tenacity.stop_after_attempt(policy.max_attempts)
+    delay = tenacity.stop_after_delay(policy.max_delay)
 
-        return dict(
-            retry=tenacity.retry_if_exception(resend),
-            stop=stop,
-            wait=tenacity.wait_random_exponential(multiplier=self.initial_wait, max=self.max_wait),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
+    def stop(state: tenacity.RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, ConcurrencyLimitError):
+            return delay(state)
+        return attempts(state) or delay(state)
+
+    def resend(error: BaseException) -> bool:
+        if not retry_refused and isinstance(error, ConcurrencyLimitError):
+            return False
+        return policy.may_resend(operation, error)
+
+    return (
+        ("retry", tenacity.retry_if_exception(resend)),
+        ("stop", stop),
+        ("wait", tenacity.wait_random_exponential(multiplier=policy.initial_wait, max=policy.max_wait)),
+        ("before_sleep", _log_retry),
+        ("reraise", True),
+    )
 
 
 def or_default(policy: RetryPolicy | None) -> RetryPolicy:

@@ -29,6 +29,8 @@ from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.ui.journal import TriggerJournal  # the NetSuite job tab's record of each poll
 
 if TYPE_CHECKING:
+    from airflow._shared.logging.types import Logger  # what LoggingMixin.log returns
+
     from airflow_asyncjob.netsuite.rest.client import AsyncRestClient
 
 #: Event ``status`` values besides the terminal job statuses (finished, finishedWithErrors, failed).
@@ -207,6 +209,14 @@ class AsyncJobStatusTrigger(BaseTrigger):
         self.first_poll_after = float(first_poll_after)
         self.rest_task_progress = bool(rest_task_progress)
 
+    @property
+    def log(self) -> Logger:
+        """The class's logger, one for every trigger of the class (the same name, module and
+        class, as LoggingMixin's per-instance one). The triggerer sends each line to its
+        trigger's log by the context it runs in, not by the logger object, and 10,000 waiting
+        triggers would otherwise hold 10,000 loggers for the garbage collector to walk."""
+        return type(self).logger()
+
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and plain arguments (no secret: the connection is read again in ``run``)."""
         return (
@@ -249,9 +259,9 @@ class AsyncJobStatusTrigger(BaseTrigger):
         without ``deferrable``), so that both ways of waiting poll alike. ``journal`` records
         each poll for the NetSuite job tab (the triggerer's; a worker's wait records none).
         """
-        clock = asyncio.get_running_loop().time
+        loop = asyncio.get_running_loop()  # its clock; kept as the loop, not a bound method
         # Only the REST client reads tasks; the SOAP client's call takes no such argument.
-        progress: dict[str, bool] = {"progress": True} if self.rest_task_progress and is_rest(client) else {}
+        read_tasks = self.rest_task_progress and is_rest(client)
         previous: PollSample | None = None
         last: AsyncJobStatus | None = None
         failure: NetSuiteError | None = None
@@ -264,7 +274,9 @@ class AsyncJobStatusTrigger(BaseTrigger):
             await asyncio.sleep(wait)
         while True:
             try:
-                last = await client.check_async_status(self.job_id, retry_refused=False, **progress)
+                last = await client.check_async_status(
+                    self.job_id, retry_refused=False, **({"progress": True} if read_tasks else {})
+                )
             except NetSuiteError as error:
                 failure = error
                 if journal is not None:  # UI: the NetSuite job tab
@@ -296,7 +308,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
                 self.log.info("NetSuite async %s", last.describe())
                 if last.status.is_terminal:
                     return JobEvent.ended(last)
-                now = clock()
+                now = loop.time()
                 previous = next_poll(
                     now=now,
                     percent_completed=last.percent_completed,
