@@ -353,12 +353,13 @@ class AsyncTransport(zeep.transports.AsyncTransport):
         super().__init__(client=http, wsdl_client=_NO_WSDL_CLIENT)
         self.request_timeout = timeout
         self.endpoint_version = endpoint_version
+        self._prepared: dict[
+            tuple[str, tuple[tuple[str, str], ...]], tuple[httpx.URL, httpx.Headers, dict]
+        ] = {}
 
     async def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         operation, limit = _answer_limit(headers)
-        request = self.client.build_request(
-            "POST", address, content=message, headers=headers, timeout=self.request_timeout
-        )
+        request = self._request(address, message, headers)
         try:
             streamed = await self.client.send(request, stream=True)
             try:
@@ -395,6 +396,29 @@ class AsyncTransport(zeep.transports.AsyncTransport):
             framed=_framed(streamed.headers),
         )
         return response
+
+    def _request(self, address: str, message: bytes, headers: dict[str, str]) -> httpx.Request:
+        """``client.build_request("POST", address, content=message, headers=headers, timeout=...)``,
+        with the URL, the client's headers merged with ``headers`` and the time-out made once per
+        (address, headers) instead of on every request (httpx parses the URL and merges the
+        headers each time, docs/performance.md). While the client holds cookies (a load balancer
+        may set some), ``build_request`` itself, which adds them.
+        """
+        client = self.client
+        if client.cookies or client.params:
+            return client.build_request(
+                "POST", address, content=message, headers=headers, timeout=self.request_timeout
+            )
+        key = (address, tuple(headers.items()))
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            template = client.build_request(
+                "POST", address, content=b"", headers=headers, timeout=self.request_timeout
+            )
+            del template.headers["Content-Length"]  # set again from each body
+            prepared = self._prepared[key] = (template.url, template.headers, template.extensions)
+        url, merged, extensions = prepared
+        return httpx.Request("POST", url, content=message, headers=merged, extensions=dict(extensions))
 
     def new_response(self, response: Any) -> Any:
         """``post``'s answer is already what zeep reads (zeep would copy an httpx.Response)."""
