@@ -178,7 +178,7 @@ class AsyncNetSuiteClient(operations.ClientBase):
         limiter = self.channel.limiter
         async with limiter.slot() as epoch:
             # The passport is made once a slot is held, so its timestamp is fresh when sent.
-            headers = operations.passport_header(s.credentials, self.on_signature)
+            headers = operations.soap_headers(service, s.endpoint_version, s.credentials, self.on_signature)
             try:
                 answer = await getattr(service, call.operation)(**call.body, _soapheaders=headers)
             except Exception as error:  # every failure leaves as a typed NetSuiteError

@@ -103,7 +103,7 @@ class NetSuiteClient(operations.ClientBase):
     def _attempt(self, operation: str, job_id: str | None, body: dict[str, Any], records: bool) -> Any:
         s = self.settings
         service = PROCESS_STATE.service(s.endpoint_version, s.url, s.timeout, s.verify_tls, s.wsdl, records)
-        headers = operations.passport_header(s.credentials, self.on_signature)
+        headers = operations.soap_headers(service, s.endpoint_version, s.credentials, self.on_signature)
         try:
             return getattr(service, operation)(**body, _soapheaders=headers).body
         except Exception as error:  # every failure leaves as a typed NetSuiteError
