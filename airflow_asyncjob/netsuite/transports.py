@@ -25,9 +25,6 @@ import aiohttp
 import httpx
 import httpx_aiohttp
 import requests
-import requests.cookies
-import requests.hooks
-import requests.sessions
 import requests.structures
 import requests.utils
 import zeep
@@ -257,7 +254,6 @@ class SyncTransport(zeep.Transport):
     def __init__(self, *args: Any, endpoint_version: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.endpoint_version = endpoint_version
-        self._prepared: dict[tuple[str, tuple[tuple[str, str], ...]], requests.PreparedRequest] = {}
 
     def settle_environment(self, url: str) -> None:
         """Read what requests takes from the environment for ``url`` once, here, instead of on
@@ -277,47 +273,11 @@ class SyncTransport(zeep.Transport):
             session.auth = requests.utils.get_netrc_auth(url)
         session.trust_env = False
 
-    def _send(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
-        """``session.post(address, data=message, headers=headers, timeout=..., stream=True)``,
-        with the URL and the merged headers prepared once per (address, headers) instead of
-        on every request (requests parses the URL and merges and checks the headers each
-        time: about a fifth of its CPU per poll, docs/performance.md). The rest is what
-        ``Session.request`` does, in its order: the session's cookies, the body, the session's
-        auth and hooks, then ``Session.send`` with the merged settings. Once the environment
-        is settled; before (``trust_env`` on), ``session.post`` itself.
-        """
-        session = self.session
-        if session.trust_env:
-            return session.post(
-                address, data=message, headers=headers, timeout=self.operation_timeout, stream=True
-            )
-        key = (address, tuple(headers.items()))
-        template = self._prepared.get(key)
-        if template is None:
-            template = requests.PreparedRequest()
-            template.prepare_method("POST")
-            template.prepare_url(address, requests.sessions.merge_setting({}, session.params))
-            template.prepare_headers(
-                requests.sessions.merge_setting(
-                    headers, session.headers, dict_class=requests.structures.CaseInsensitiveDict
-                )
-            )
-            self._prepared[key] = template
-        prepared = requests.PreparedRequest()
-        prepared.method, prepared.url = template.method, template.url
-        prepared.headers = template.headers.copy()
-        prepared.prepare_cookies(
-            requests.cookies.merge_cookies(requests.cookies.RequestsCookieJar(), session.cookies)
-        )
-        prepared.prepare_body(message, None)
-        prepared.prepare_auth(session.auth, address)
-        prepared.prepare_hooks(requests.sessions.merge_hooks(requests.hooks.default_hooks(), session.hooks))
-        settings = session.merge_environment_settings(prepared.url, {}, True, None, None)
-        return session.send(prepared, timeout=self.operation_timeout, allow_redirects=True, **settings)
-
     def post(self, address: str, message: bytes, headers: dict[str, str]) -> requests.Response:
         operation, limit = _answer_limit(headers)
-        response = self._send(address, message, headers)
+        response = self.session.post(
+            address, data=message, headers=headers, timeout=self.operation_timeout, stream=True
+        )
         try:
             if _announced_size(response.headers) > limit:
                 raise AnswerTooLarge(operation, limit)
