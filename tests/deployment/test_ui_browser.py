@@ -215,7 +215,8 @@ def percent(driver) -> float | None:
 def test_the_tab_follows_a_deferred_job_and_the_nav_page_lists_it(stack, browser):
     from selenium.webdriver.common.by import By
 
-    job_id = create_job(stack, processing_seconds=40)
+    # 60 s from the sensor's first poke: time for the deferral, the login and two looks on a busy machine.
+    job_id = create_job(stack, processing_seconds=60)
     long_job = create_job(stack, processing_seconds=900, records=RECORDS[:3])
     run_id = stack.trigger("ui_netsuite_job", {"job_id": job_id})
     stack.trigger("ui_netsuite_job", {"job_id": long_job})
