@@ -187,7 +187,11 @@ def next_poll(
     if netsuite is not None and previous is not None and previous.remaining is not None:
         predicted = previous.remaining - (now - previous.at)
         consistent = math.isfinite(predicted) and predicted > 0
-        disagreement = min(abs(math.log(netsuite / predicted)), INCONSISTENT) if consistent else INCONSISTENT
+        # The difference of logs, not the log of the ratio: a tiny estimate (5e-324 s) over a large
+        # prediction rounds the ratio to 0.0, whose log is a domain error.
+        disagreement = (
+            min(abs(math.log(netsuite) - math.log(predicted)), INCONSISTENT) if consistent else INCONSISTENT
+        )
         before = spread if spread is not None and 0 <= spread <= INCONSISTENT else SPREAD_PRIOR
         spread = math.sqrt(SPREAD_WEIGHT * disagreement**2 + (1 - SPREAD_WEIGHT) * before**2)
     elif netsuite is None:

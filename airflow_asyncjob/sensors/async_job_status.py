@@ -68,10 +68,11 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     ``timeout``. The event comes back to ``execute_complete``, which decides exactly as ``poke``
     does. There the wait adapts: the next poll comes after a quarter of the seconds NetSuite's
     estRemainingDuration or the progress seen says are left (the smaller; an estimate of 0.0 is
-    none), or after twice the last wait when neither is usable; once two estimates from NetSuite
-    in a row agree with the time elapsed between them, it comes close to the expected end (a
-    margin learnt from how much they disagreed, then ``poke_interval`` past the earliest end
-    they allow); always within ``[poke_interval, max_poll_interval]``. The trigger's first poll
+    none), or after twice the last wait when neither is usable; from the second estimate from
+    NetSuite in a row on, it may come closer to the expected end: ``poke_interval`` past the
+    earliest end a margin allows, the margin learnt from how much successive estimates disagreed
+    with the time elapsed between them (the more they disagree, the wider, down to the quarter
+    rule); always within ``[poke_interval, max_poll_interval]``. The trigger's first poll
     comes after the wait the poke's status calls for, not at once. ``poke_interval`` is the
     knob that sets the detection delay (seconds from the job's end to the poll that sees it):
     about ``poke_interval`` at the 95th percentile when NetSuite's numbers carry information;

@@ -302,13 +302,13 @@ class AsyncJobStatusTrigger(BaseTrigger):
                     )
                     self.log.warning("%s; polling again in %.1f s.", error, interval)
             else:
+                now = loop.time()  # when the answer came: the journal's write below is part of the wait
                 failure, failures, refusals = None, 0, 0
                 if journal is not None:  # UI: the NetSuite job tab
                     await journal.poll(last)
                 self.log.info("NetSuite async %s", last.describe())
                 if last.status.is_terminal:
                     return JobEvent.ended(last)
-                now = loop.time()
                 previous = next_poll(
                     now=now,
                     percent_completed=last.percent_completed,
@@ -317,7 +317,7 @@ class AsyncJobStatusTrigger(BaseTrigger):
                     min_interval=self.poke_interval,
                     max_interval=self.max_poll_interval,
                 )
-                interval = previous.interval
+                interval = max(0.0, previous.interval - (loop.time() - now))
             if self.end_time is not None:
                 left = self.end_time - time.time()
                 if left <= 0:

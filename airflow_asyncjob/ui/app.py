@@ -241,6 +241,12 @@ class NetSuiteJobsApp:
         live_age = max(0.0, now - answer.fetched_at)
         if age is None or live_age < age:  # newer than what the task recorded
             job["status"] = status.status.value
+            if getattr(status, "tasks_unread", False) and isinstance(job.get("tasks_total"), int):
+                # A running REST job whose sensor reads its tasks (rest_task_progress): the live
+                # check reads the job alone (one request), so the counts, the percent and the
+                # chart stay those the sensor recorded; only the status is newer.
+                fresh.update(source="live", age_seconds=live_age, stale=False, reason=None)
+                return fresh
             job["percent_completed"] = status.percent_completed
             if getattr(status, "tasks_total", None) is not None:  # a REST job: tasks, not percent
                 job["tasks_completed"] = getattr(status, "tasks_completed", None)

@@ -36,7 +36,8 @@ class Answer:
 
 async def fetch_with_hook(conn_id: str, job_id: str) -> tuple[AsyncJobStatus, dict | None]:
     """One status poll through the connection's hook's async client (two attempts within 10 s):
-    checkAsyncStatus for ``netsuite_soap``, the REST job and its tasks for ``netsuite_rest``."""
+    checkAsyncStatus for ``netsuite_soap``; for ``netsuite_rest`` the job alone while it runs
+    (one request: its task counts stay those the sensor recorded), its tasks too once completed."""
     from airflow_asyncjob.hooks.dispatch import ajob_hook
     from airflow_asyncjob.netsuite.retry import RetryPolicy
 

@@ -186,3 +186,11 @@ def test_near_the_end_a_job_is_seen_within_min_interval_of_the_lower_side():
     # after the earliest end they allow, and not before min_interval.
     *_, last = answers((0.0, 1000.0), (250.0, 700.0), (600.0, 40.0), min_interval=30.0)
     assert 30.0 <= last.interval <= 40.0 + 30.0
+
+
+@pytest.mark.parametrize("tiny", [5e-324, 1e-300, 1e-9])
+def test_a_vanishingly_small_estimate_after_a_large_one_is_a_wait_not_an_error(tiny):
+    # The ratio of the two rounds to 0.0 for the smallest: the rule must still answer in bounds.
+    *_, last = answers((0.0, 1000.0), (10.0, tiny))
+    assert 5.0 <= last.interval <= 3600.0  # answers()'s bounds
+    assert last.spread is not None and math.isfinite(last.spread)

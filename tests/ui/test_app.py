@@ -462,3 +462,42 @@ def test_a_poll_that_failed_in_the_task_marks_the_status_stale(api, runs, emulat
     assert data["freshness"]["stale"] is True and data["freshness"]["reason"].startswith(
         "The account is busy"
     )
+
+
+def test_a_live_check_of_a_running_rest_job_keeps_the_task_counts_its_sensor_read(
+    api, runs, emulator_server, monkeypatch
+):
+    # The sensor reads the tasks (rest_task_progress) and recorded 3 of 6 five minutes ago; the
+    # tab's live check reads the REST job alone, which says "processing" and nothing of its tasks.
+    client, tokens, state = api
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_NETSUITE_REST_LIVE", emulator_server.airflow_rest_connection_json("oauth2")
+    )
+    job_id = emulator_server.create_job(
+        {
+            "api": "rest",
+            "operation": "asyncUpsertList",
+            "pending_seconds": 0,
+            "processing_seconds": 600,
+            "records": [{"externalId": f"r{i}"} for i in range(6)],
+        }
+    )
+    _waiting(
+        runs,
+        emulator_server,
+        conn_id="netsuite_rest_live",
+        job_id=job_id,
+        job_ids=[job_id],
+        percent_completed=50.0,
+        est_remaining_duration=None,
+        tasks_completed=3,
+        tasks_total=6,
+    )
+    state.live._answers.clear()
+    before = emulator_server.stats().get("rest_requests", {}).get("job", 0)
+    data = client.get(tab_api(runs["waiting"]), headers=auth(tokens)).json()
+    assert emulator_server.stats()["rest_requests"]["job"] == before + 1  # the live check happened
+    assert data["freshness"]["source"] == "live" and data["job"]["status"] == "processing"
+    assert (data["job"]["tasks_completed"], data["job"]["tasks_total"]) == (3, 6)
+    assert data["job"]["percent_completed"] == 50.0
+    assert "task counts come when the job completes" not in json.dumps(data)
