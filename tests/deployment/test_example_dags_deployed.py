@@ -344,8 +344,8 @@ def test_example_run_ends_as_expected(
     assert "NetSuite async job " in sensor_log and f"{expected.poke_end} ({job_id})" in sensor_log
     for text in expected.sensor_log:
         assert text in sensor_log
-    # The UI's record of the job is written from the worker and from the triggerer on every Airflow.
-    assert "Could not record the NetSuite job for the UI" not in sensor_log
+    # The triggerer writes the UI's record of the job on Airflow 3.2 too (3.2 has no XCom.aset).
+    assert "has no attribute 'aset'" not in sensor_log
 
     # The sensor's extra link opens the emulator account's NetSuite UI.
     assert stack.extra_links(dag_id, run_id, expected.sensor) == LINKS
