@@ -134,6 +134,16 @@ def status_trigger(
     )
 
 
+def check_rest_task_progress(where: str, value: Any) -> None:
+    """The sensor's and the REST submit operator's ``rest_task_progress``, checked alike.
+
+    Raises:
+        ValueError: ``value`` is not True or False (``where`` names the task).
+    """
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: rest_task_progress must be True or False, not {value!r}.")
+
+
 def wait_times(
     where: str, poke_interval: Any, max_poll_interval: Any, timeout: Any
 ) -> tuple[float, float, float]:

@@ -33,6 +33,7 @@ from airflow_asyncjob.netsuite.retry import RetryPolicy
 from airflow_asyncjob.triggers.async_job_status import TIMEOUT
 from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each job
 from airflow_asyncjob.waiting import (
+    check_rest_task_progress,
     deferral_timeout,
     final_status,
     read_event,
@@ -149,10 +150,7 @@ class RestAsyncJobSubmitOperator(BaseOperator):
     ) -> None:
         super().__init__(**kwargs)
         where = f"task {self.task_id!r}"
-        if not isinstance(rest_task_progress, bool):
-            raise ValueError(
-                f"{where}: rest_task_progress must be True or False, not {rest_task_progress!r}."
-            )
+        check_rest_task_progress(where, rest_task_progress)
         if operation not in REST_OPERATIONS:
             raise ValueError(f"{where}: operation={operation!r}: use one of {', '.join(REST_OPERATIONS)}.")
         if records is None:

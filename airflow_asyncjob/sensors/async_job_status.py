@@ -24,6 +24,7 @@ from airflow_asyncjob.triggers.async_job_status import TIMEOUT
 from airflow_asyncjob.ui import journal  # the NetSuite job tab's record of each poll
 from airflow_asyncjob.waiting import (
     ON_FINISHED_WITH_ERRORS,
+    check_rest_task_progress,
     deferral_timeout,
     failure_message,
     final_status,
@@ -142,10 +143,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
         **kwargs: Any,
     ) -> None:
         where = f"{type(self).__name__}(task_id={kwargs.get('task_id')!r})"
-        if not isinstance(rest_task_progress, bool):
-            raise ValueError(
-                f"{where}: rest_task_progress must be True or False, not {rest_task_progress!r}."
-            )
+        check_rest_task_progress(where, rest_task_progress)
         try:
             # Before Airflow's own checks, which overflow on these (timedelta(seconds=inf)).
             for name in ("poke_interval", "timeout"):
