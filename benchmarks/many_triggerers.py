@@ -18,7 +18,9 @@ refused with WS_REQUEST_BLOCKED, as a share of all SOAP requests counted at the 
 processes' windows (limiters sampled every 0.1 s) added up, mean over the run, and the limiters'
 decreases; the time from the start to the last event; the longest wait between a refused poll and
 the next attempt at that job (client retries and the trigger's own waits alike), and how many were
-longer than ``max_poll_interval``.
+longer than ``max_poll_interval``. Then, per 10 s of each run: the limits added up, the requests
+the limiters held and kept waiting, and the account's requests in flight (``--json`` has the
+0.1 s samples).
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ async def triggerer(plan: list[dict[str, Any]], args: argparse.Namespace) -> dic
     async_client.AsyncNetSuiteClient._attempt = observed  # type: ignore[method-assign]
 
     windows: list[int] = []
+    timeline: list[tuple[float, int, int, int]] = []  # (s from the start, limits, in flight, waiting)
     decreases = [0]
     done = asyncio.Event()
 
@@ -105,6 +108,11 @@ async def triggerer(plan: list[dict[str, Any]], args: argparse.Namespace) -> dic
             channels = list(open_channels().values())
             if channels:
                 windows.append(sum(c.limiter.limit for c in channels))
+                limiters = [c.limiter for c in channels]
+                timeline.append((
+                    round(time.monotonic() - started, 2), windows[-1],
+                    sum(m.in_flight for m in limiters), sum(m.waiting for m in limiters),
+                ))  # fmt: skip
                 decreases[0] = max(decreases[0], *(c.limiter.decreases for c in channels))
             await asyncio.sleep(0.1)
 
@@ -157,6 +165,7 @@ async def triggerer(plan: list[dict[str, Any]], args: argparse.Namespace) -> dic
         "refused_attempts": sum(refused for series in attempts.values() for *_, refused in series),
         "attempts": sum(len(series) for series in attempts.values()),
         "refused_waits": waits,
+        "timeline": timeline,
     }
 
 
@@ -224,6 +233,8 @@ def run_setting(
         "seconds_to_last_event": max(r["seconds_to_last_event"] or 0.0 for r in results),
         "refused_wait_max": max(waits, default=0.0),
         "refused_waits_over_max": sum(w > args.max_poll_interval for w in waits),
+        "emulator_in_flight": in_flight,  # every 0.1 s from the start
+        "timelines": [r["timeline"] for r in results],  # per process, see triggerer()
     }
 
 
@@ -247,6 +258,36 @@ def print_table(rows: list[tuple[str, dict[str, Any]]], max_poll_interval: float
     if len(rows) == 2:
         ratio = rows[0][1]["seconds_to_last_event"] / rows[1][1]["seconds_to_last_event"]
         print(f"\ntime to the last event, 3 triggerers / 1 process: {ratio:.2f}x (target <= 1.2x)")
+
+
+SERIES = ("emulator_in_flight", "timelines")
+
+
+def brief(result: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in result.items() if k not in SERIES})
+
+
+def print_timeline(title: str, result: dict[str, Any], bucket: float = 10.0) -> None:
+    """Per ``bucket`` seconds from the start: the limiters' limits and what they held, added up
+    over the processes, and the account's requests in flight (means of the 0.1 s samples)."""
+    print(f"\n{title}: per {bucket:g} s, means of 0.1 s samples\n")
+    print("| from s | limits added up | in flight (clients) | waiting for a slot | in flight (account) |")
+    print("|---|---|---|---|---|")
+    processes = len(result["timelines"])
+    account = result["emulator_in_flight"]
+    end = max((t for timeline in result["timelines"] for t, *_ in timeline), default=0.0)
+    start = 0.0
+    while start <= end:
+        rows = [
+            row for timeline in result["timelines"] for row in timeline if start <= row[0] < start + bucket
+        ]
+        if rows:
+            per = len(rows) / processes  # samples per process in the bucket
+            limits, flying, waiting = (sum(row[i] for row in rows) / per for i in (1, 2, 3))
+            here = account[int(start * 10) : int((start + bucket) * 10)]
+            busy = sum(here) / len(here) if here else 0.0
+            print(f"| {start:g} | {limits:.2f} | {flying:.2f} | {waiting:.0f} | {busy:.2f} |")
+        start += bucket
 
 
 def main() -> int:
@@ -277,9 +318,9 @@ def main() -> int:
     )
     with emulator:
         many = run_setting(emulator, plan, args.processes, {}, args)
-        print(f"{args.processes} triggerers: {json.dumps(many)}", flush=True)
+        print(f"{args.processes} triggerers: {brief(many)}", flush=True)
         one = run_setting(emulator, plan, 1, {"max_in_flight": args.concurrency_limit}, args)
-        print(f"1 process: {json.dumps(one)}", flush=True)
+        print(f"1 process: {brief(one)}", flush=True)
     print(
         f"\n{n} jobs, emulator limit {args.concurrency_limit}, {args.latency:g} s per request, "
         f"poke 1-2 s, max_poll_interval {args.max_poll_interval:g} s\n"
@@ -291,6 +332,8 @@ def main() -> int:
         ],
         args.max_poll_interval,
     )
+    print_timeline(f"{args.processes} triggerers", many)
+    print_timeline("1 process", one)
     if args.json:
         Path(args.json).write_text(json.dumps({"many": many, "one": one}))
     return 0

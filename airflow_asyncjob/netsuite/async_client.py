@@ -176,7 +176,7 @@ class AsyncNetSuiteClient(operations.ClientBase):
         s = self.settings
         service = self.channel.service(s.endpoint_version, s.url, s.timeout, records=call.records)
         limiter = self.channel.limiter
-        async with limiter.slot() as epoch:
+        async with limiter.slot(call.job_id) as epoch:
             # The passport is made once a slot is held, so its timestamp is fresh when sent.
             headers = operations.soap_headers(service, s.endpoint_version, s.credentials, self.on_signature)
             try:
@@ -184,7 +184,7 @@ class AsyncNetSuiteClient(operations.ClientBase):
             except Exception as error:  # every failure leaves as a typed NetSuiteError
                 failure = translate(error, call.operation, call.job_id)
                 if isinstance(failure, ConcurrencyLimitError):
-                    limiter.throttled(epoch)
+                    limiter.throttled(epoch, call.job_id)
                 raise failure from None
         limiter.succeeded()
         return answer.body

@@ -148,3 +148,32 @@ def test_a_refused_poll_waits_within_the_bounds(refusals):
     ]
     assert all(1.5 <= wait <= min(10.0, 1.5 * 2**refusals) for wait in waits)
     assert len(set(waits)) > 100  # jittered: the refused polls of many triggers spread out
+
+
+async def test_a_refused_request_keeps_its_place_ahead_of_the_never_refused():
+    """A refused first poll that went to the back of a long line would see its job a whole
+    round of the line late; its retry goes first instead, and only its next one."""
+    limiter, order = AimdLimiter(1), []
+    held = limiter.slot()
+    await held.__aenter__()
+    limiter.throttled(limiter._epoch, "job-9")  # job-9's poll was refused
+
+    async def request(key):
+        async with limiter.slot(key):
+            order.append(key)
+            await asyncio.sleep(0)
+
+    tasks = [asyncio.create_task(request(f"job-{n}")) for n in range(10)]
+    await asyncio.sleep(0)  # job-0 .. job-9 all wait for the held slot
+    await held.__aexit__(None, None, None)
+    await asyncio.gather(*tasks)
+    assert order == ["job-9"] + [f"job-{n}" for n in range(9)]
+    assert limiter.waiting == 0 and limiter.in_flight == 0
+    order.clear()
+    held = limiter.slot()
+    await held.__aenter__()
+    tasks = [asyncio.create_task(request(key)) for key in ("job-1", "job-9")]
+    await asyncio.sleep(0)
+    await held.__aexit__(None, None, None)
+    await asyncio.gather(*tasks)
+    assert order == ["job-1", "job-9"]  # ahead once, for the retry of its refusal; then in turn

@@ -527,19 +527,19 @@ class AsyncRestClient(_RestBase):
     async def _attempt(self, call: _Call) -> httpx.Response:
         http = self.channel.http
         limiter = self.channel.limiter
-        async with limiter.slot() as epoch:
+        async with limiter.slot(call.job_id) as epoch:
             request = self._build(http, call)
             try:
                 response = await http.send(request, auth=self.auth)
             except Exception as error:  # every failure leaves as a typed NetSuiteError
                 failure = self._failure(call, error)
                 if isinstance(failure, ConcurrencyLimitError):
-                    limiter.throttled(epoch)
+                    limiter.throttled(epoch, call.job_id)
                 raise failure from None
             try:
                 self._judge(call, response)
             except ConcurrencyLimitError:
-                limiter.throttled(epoch)
+                limiter.throttled(epoch, call.job_id)
                 raise
         limiter.succeeded()
         return response
