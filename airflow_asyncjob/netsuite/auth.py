@@ -10,7 +10,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import string
 import time
 from dataclasses import dataclass, field
 
@@ -18,9 +17,8 @@ from airflow_asyncjob.netsuite.endpoints import AccountId
 from airflow_asyncjob.netsuite.faults import ConfigurationError
 
 SIGNATURE_ALGORITHM = "HMAC-SHA256"
-NONCE_LENGTH = 20
-"""NetSuite accepts 6..64 alphanumeric characters; 20 gives ~119 bits of randomness."""
-_NONCE_ALPHABET = string.ascii_letters + string.digits
+NONCE_LENGTH = 32
+"""NetSuite accepts 6..64 alphanumeric characters; 32 hex digits are 128 bits of randomness."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,13 @@ def compute_signature(
 
 
 def new_nonce() -> str:
-    """A random alphanumeric nonce of NONCE_LENGTH characters from the OS's CSPRNG."""
-    return "".join(secrets.choice(_NONCE_ALPHABET) for _ in range(NONCE_LENGTH))
+    """A random nonce of NONCE_LENGTH hexadecimal characters (128 bits) from the OS's CSPRNG.
+
+    Hex digits are alphanumeric, as the nonce must be (6 to 64 characters; see NETSUITE.md,
+    tokenPassport); one ``token_hex`` call costs 1 microsecond where 20 ``secrets.choice``
+    calls cost 36 (issue 14, CPU per poll).
+    """
+    return secrets.token_hex(NONCE_LENGTH // 2)
 
 
 def token_passport(
