@@ -41,6 +41,7 @@ import gc
 import json
 import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -258,6 +259,17 @@ def child_triggers(args: argparse.Namespace) -> dict[str, Any]:
     return {**result, "rss_after_import_mib": imported_rss}
 
 
+def _full_collection_cpu_ms(times: int = 5) -> float:
+    """The median CPU milliseconds of ``times`` full collections in a row (no garbage left but
+    what each finds): what walking the tracked objects alone costs."""
+    samples = []
+    for _ in range(times):
+        started = time.process_time()
+        gc.collect()
+        samples.append(1000 * (time.process_time() - started))
+    return statistics.median(samples)
+
+
 def _census() -> dict[str, int]:
     gc.collect()
     counts: dict[str, int] = {}
@@ -270,7 +282,8 @@ def _census() -> dict[str, int]:
 def child_census(args: argparse.Namespace) -> dict[str, Any]:
     """What a full collection walks: tracked objects after the imports and the leased client,
     and what each waiting trigger adds (``gc.get_objects()`` by type, after every trigger has
-    polled once and sleeps)."""
+    polled once and sleeps); and the CPU of one full collection with the heap alone, with n bare
+    asyncio tasks asleep (the floor for any trigger) and with the n triggers asleep."""
     from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
     from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 
@@ -282,6 +295,18 @@ def child_census(args: argparse.Namespace) -> dict[str, Any]:
             await client.get_server_time()
             await client.check_async_status(args.job_id)
             before = _census()
+            # The floor: the heap alone, then as many bare asyncio tasks asleep as there will be
+            # triggers (what the triggerer holds for any provider's waiting triggers).
+            collect_heap = _full_collection_cpu_ms()
+            bare = [asyncio.create_task(asyncio.sleep(3600)) for _ in range(n)]
+            await asyncio.sleep(0)
+            tracked_bare = len(gc.get_objects())
+            collect_bare = _full_collection_cpu_ms()
+            for task in bare:
+                task.cancel()
+            await asyncio.gather(*bare, return_exceptions=True)
+            del bare, task
+            gc.collect()
             scheduled = len(loop._scheduled)  # type: ignore[attr-defined]
             tasks = []
             for _ in range(n):
@@ -298,6 +323,7 @@ def child_census(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(0.2)  # until every trigger has polled and sleeps
             del trigger, kwargs
             after = _census()
+            collect_asleep = _full_collection_cpu_ms()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -319,6 +345,12 @@ def child_census(args: argparse.Namespace) -> dict[str, Any]:
             "tracked_queued": sum(queued.values()),
             "per_trigger_asleep": per_trigger(after, n),
             "per_trigger_queued": per_trigger(queued, n),
+            "tracked_bare_tasks": tracked_bare,
+            "full_collection_cpu_ms": {
+                "heap": round(collect_heap, 1),
+                "bare_tasks_asleep": round(collect_bare, 1),
+                "triggers_asleep": round(collect_asleep, 1),
+            },
             "largest_types_before": dict(sorted(before.items(), key=lambda kv: -kv[1])[:15]),
         }
 
@@ -465,6 +497,15 @@ def report(r: dict[str, dict[str, Any]]) -> None:
     )
     for example in t["failure_examples"]:
         print(f"  failure: {example}")
+    c = r.get("census")
+    if c:
+        full = c["full_collection_cpu_ms"]
+        print(
+            f"one full collection, CPU ms (census of {c['n']:,}): the heap alone {full['heap']:.0f} "
+            f"({c['tracked_before']:,} objects), {c['n']:,} bare asyncio tasks asleep "
+            f"{full['bare_tasks_asleep']:.0f} ({c['tracked_bare_tasks']:,}), {c['n']:,} triggers asleep "
+            f"{full['triggers_asleep']:.0f} ({c['tracked_asleep']:,})"
+        )
 
 
 def main() -> None:

@@ -120,6 +120,7 @@ class AimdLimiter:
         (the requests in flight when it shrank do not count again). The next request for
         ``key``, if given, is served ahead of the waiters never refused."""
         if key is not None:
+            self._refused.pop(key, None)  # refused again: now the newest, the last to be dropped
             self._refused[key] = True
             if len(self._refused) > MAX_REFUSED_KEYS:
                 del self._refused[next(iter(self._refused))]

@@ -78,8 +78,10 @@ def test_every_passport_has_a_new_nonce_and_signature():
 
 
 def test_nonce_is_alphanumeric_within_netsuite_bounds():
-    nonce = new_nonce()
-    assert re.fullmatch(r"[A-Za-z0-9]{6,64}", nonce)
+    nonces = {new_nonce() for _ in range(1000)}
+    assert len(nonces) == 1000
+    assert all(re.fullmatch(r"[A-Za-z0-9]{6,64}", nonce) for nonce in nonces)
+    assert {len(nonce) for nonce in nonces} == {32}  # 128 bits of the CSPRNG
 
 
 def netsuite_signature(passport: dict[str, Any]) -> bytes:

@@ -207,6 +207,33 @@ async def test_concurrency_faults_step_the_limit_down_and_back_up_and_fail_nothi
     assert max(limits[limits.index(lowest) :]) > lowest  # ... and climbed back (to the ceiling: test_limiter)
 
 
+async def test_a_refused_polls_retry_is_served_ahead_of_polls_never_refused(emulator, monkeypatch):
+    """Several triggerers on one account: a refused poll that went to the back of a long line
+    would see its job a whole round of the line late; the clients hand the limiter the job id."""
+    from airflow_asyncjob.hooks.soap_async_job import SoapAsyncJobHook
+    from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError
+
+    with_conn(monkeypatch, emulator, max_in_flight=1)
+    refused, other = job(emulator, processing_seconds=60), job(emulator, processing_seconds=60)
+    emulator.inject("soap_fault", code="WS_REQUEST_BLOCKED", operation="checkAsyncStatus", times=1)
+    order: list[str] = []
+    async with SoapAsyncJobHook().get_async_conn() as client:
+        with pytest.raises(ConcurrencyLimitError):
+            await client.check_async_status(refused, retry_refused=False)
+
+        async def poll(job_id: str) -> None:
+            await client.check_async_status(job_id, retry_refused=False)
+            order.append(job_id)
+
+        limiter = client.channel.limiter
+        async with limiter.slot():  # the account's one slot is busy: both polls wait, in this order
+            tasks = [asyncio.create_task(poll(job_id)) for job_id in (other, refused)]
+            while limiter.waiting < 2:
+                await asyncio.sleep(0.01)
+        await asyncio.gather(*tasks)
+    assert order == [refused, other]
+
+
 async def test_a_long_busy_spell_never_ends_the_trigger(emulator):
     """More failed polls in a row than any other transient failure is allowed, all concurrency faults."""
     from airflow_asyncjob.triggers.async_job_status import MAX_FAILED_POLLS
