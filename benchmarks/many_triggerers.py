@@ -98,7 +98,6 @@ async def triggerer(plan: list[dict[str, Any]], args: argparse.Namespace) -> dic
 
     async_client.AsyncNetSuiteClient._attempt = observed  # type: ignore[method-assign]
 
-    windows: list[int] = []
     timeline: list[tuple[float, int, int, int]] = []  # (s from the start, limits, in flight, waiting)
     decreases = [0]
     done = asyncio.Event()
@@ -107,13 +106,12 @@ async def triggerer(plan: list[dict[str, Any]], args: argparse.Namespace) -> dic
         while not done.is_set():
             channels = list(open_channels().values())
             if channels:
-                windows.append(sum(c.limiter.limit for c in channels))
                 limiters = [c.limiter for c in channels]
                 timeline.append((
-                    round(time.monotonic() - started, 2), windows[-1],
+                    round(time.monotonic() - started, 2), sum(m.limit for m in limiters),
                     sum(m.in_flight for m in limiters), sum(m.waiting for m in limiters),
                 ))  # fmt: skip
-                decreases[0] = max(decreases[0], *(c.limiter.decreases for c in channels))
+                decreases[0] = max(decreases[0], *(m.decreases for m in limiters))
             await asyncio.sleep(0.1)
 
     async def run_one(trigger: AsyncJobStatusTrigger) -> list[dict[str, Any]]:
@@ -160,7 +158,7 @@ async def triggerer(plan: list[dict[str, Any]], args: argparse.Namespace) -> dic
         "jobs": len(plan),
         "outcomes": dict(outcomes),
         "seconds_to_last_event": (max(ended_at) - started) if ended_at else None,
-        "window_mean": sum(windows) / len(windows) if windows else 0.0,
+        "window_mean": sum(row[1] for row in timeline) / len(timeline) if timeline else 0.0,
         "decreases": decreases[0],
         "refused_attempts": sum(refused for series in attempts.values() for *_, refused in series),
         "attempts": sum(len(series) for series in attempts.values()),
@@ -275,19 +273,17 @@ def print_timeline(title: str, result: dict[str, Any], bucket: float = 10.0) -> 
     print("|---|---|---|---|---|")
     processes = len(result["timelines"])
     account = result["emulator_in_flight"]
-    end = max((t for timeline in result["timelines"] for t, *_ in timeline), default=0.0)
-    start = 0.0
-    while start <= end:
-        rows = [
-            row for timeline in result["timelines"] for row in timeline if start <= row[0] < start + bucket
-        ]
-        if rows:
-            per = len(rows) / processes  # samples per process in the bucket
-            limits, flying, waiting = (sum(row[i] for row in rows) / per for i in (1, 2, 3))
-            here = account[int(start * 10) : int((start + bucket) * 10)]
-            busy = sum(here) / len(here) if here else 0.0
-            print(f"| {start:g} | {limits:.2f} | {flying:.2f} | {waiting:.0f} | {busy:.2f} |")
-        start += bucket
+    buckets: dict[int, list[tuple[float, int, int, int]]] = {}
+    for timeline in result["timelines"]:
+        for row in timeline:
+            buckets.setdefault(int(row[0] // bucket), []).append(row)
+    for index, rows in sorted(buckets.items()):
+        per = len(rows) / processes  # samples per process in the bucket
+        limits, flying, waiting = (sum(row[i] for row in rows) / per for i in (1, 2, 3))
+        start = index * bucket
+        here = account[int(start * 10) : int((start + bucket) * 10)]
+        busy = sum(here) / len(here) if here else 0.0
+        print(f"| {start:g} | {limits:.2f} | {flying:.2f} | {waiting:.0f} | {busy:.2f} |")
 
 
 def main() -> int:
