@@ -12,10 +12,15 @@ The rule (also in docs/sensor.md):
    - the progress seen: percentCompleted gained since the previous poll, over the seconds between
      the two polls, extrapolated to 100 percent.
 
-2. With an estimate, wait a quarter (``FRACTION_OF_REMAINING``) of the smaller one: far from
-   the end the waits are long, near it they shrink to ``min_interval``, so a job is seen
-   finished within about ``min_interval`` of its end while a long job is asked rarely.
-   Without one, wait twice the previous wait (the first wait is ``min_interval``).
+   The progress seen needs a previous answer above 0 percent: after a pending one (0 percent)
+   the job started at some moment in between, so the seconds elapsed overstate its progress's
+   time (0.02 percent in 10 s extrapolates to 14 hours).
+
+2. With an estimate, wait a quarter (``FRACTION_OF_REMAINING``) of the smaller one, or an
+   eighth (``FRACTION_OF_PROGRESS``) when NetSuite gave none and the progress seen is all there
+   is: far from the end the waits are long, near it they shrink to ``min_interval``, so a job is
+   seen finished within about ``min_interval`` of its end while a long job is asked rarely.
+   Without any estimate, wait twice the previous wait (the first wait is ``min_interval``).
 
 3. From the second estimate from NetSuite in a row on, learn how far they can be trusted: the
    previous one, less the seconds elapsed since, predicts this one; the spread is the root mean
@@ -99,6 +104,14 @@ def _trusted(seconds: float) -> float | None:
 #: one estimate twice too long then overshoots the end (p95 delay 500-660 s on hour-long jobs
 #: with noisy estimates); 0.25 keeps the p95 delay at ``min_interval`` in every regime measured.
 FRACTION_OF_REMAINING = 0.25
+#: The share taken when the progress seen is the only estimate (NetSuite's is 0.0): a job's rate
+#: changes as it moves through its records, and the last interval's rate extrapolated to 100
+#: percent can be several times too long. Chosen from benchmarks/polling_budget.py's "useless"
+#: regime (docs/performance.md, "Polling budget"): with a quarter, one slow stretch overshot the
+#: end by up to ``max_interval`` (p95 delay 267 s at poke_interval 20 on hour-long jobs, more
+#: calls than fixed polling at that delay); an eighth keeps the p95 delay at ``min_interval``
+#: (a sixth did not at 10 s).
+FRACTION_OF_PROGRESS = 0.125
 #: Without any estimate, each wait is this many times the one before (from ``min_interval``).
 GROWTH_WITHOUT_ESTIMATE = 2.0
 #: How many spreads (PollSample.spread) below and above the estimate the job's end is taken to
@@ -178,6 +191,7 @@ def next_poll(
         previous is not None
         and math.isfinite(percent_completed)
         and math.isfinite(previous.percent_completed)
+        and previous.percent_completed > 0  # from 0 percent, when the job started is unknown
     ):
         gained, elapsed = percent_completed - previous.percent_completed, now - previous.at
         if gained > 0 and elapsed > 0:
@@ -197,7 +211,7 @@ def next_poll(
     elif netsuite is None:
         spread = None  # 0.0 or nonsense: what was learnt no longer applies
     if known:
-        wanted = min(known) * FRACTION_OF_REMAINING
+        wanted = min(known) * (FRACTION_OF_REMAINING if netsuite is not None else FRACTION_OF_PROGRESS)
         if spread is not None and not 0 <= spread <= INCONSISTENT:
             spread = None  # not a spread this function made
         if netsuite is not None and spread is not None:

@@ -44,15 +44,29 @@ def test_estimate_is_clamped_to_the_bounds():
     assert interval(est=10_000.0) == 300.0
 
 
-def test_progress_seen_gives_an_estimate_when_netsuite_gives_none():
-    # 20 percent in 10 s -> 80 percent left takes 40 s -> wait 10 s
-    previous = PollSample(at=90.0, percent_completed=0.0, interval=5.0)
+def test_progress_seen_alone_waits_an_eighth_of_what_it_says_is_left():
+    # 10 -> 20 percent in 10 s: 80 percent left takes 80 s; NetSuite says 0.0 -> wait 10 s
+    previous = PollSample(at=90.0, percent_completed=10.0, interval=5.0)
+    assert interval(percent=20.0, est=0.0, previous=previous, now=100.0) == 10.0
     assert interval(percent=20.0, est=float("nan"), previous=previous, now=100.0) == 10.0
 
 
-def test_the_smaller_estimate_wins():
-    previous = PollSample(at=90.0, percent_completed=0.0, interval=5.0)
-    assert interval(percent=20.0, est=200.0, previous=previous, now=100.0) == 10.0
+def test_the_smaller_estimate_wins_and_with_netsuites_a_quarter_of_it():
+    # the progress seen says 80 s, NetSuite 200 s -> a quarter of 80 s
+    previous = PollSample(at=90.0, percent_completed=10.0, interval=5.0)
+    assert interval(percent=20.0, est=200.0, previous=previous, now=100.0) == 20.0
+    # NetSuite's 40 s is the smaller -> a quarter of it
+    assert interval(percent=20.0, est=40.0, previous=previous, now=100.0) == 10.0
+
+
+def test_progress_since_a_pending_answer_is_no_estimate():
+    # Pending (0 percent) 10 s ago, 0.02 percent now: the job started at some moment in between,
+    # so 0.02 percent per 10 s (14 hours to go) is not its rate. Back off as without an estimate
+    # (twice the last wait), instead of the longest wait.
+    previous = PollSample(at=90.0, percent_completed=0.0, interval=10.0)
+    assert interval(percent=0.02, est=0.0, previous=previous, now=100.0) == 20.0
+    # NetSuite's own estimate still counts.
+    assert interval(percent=0.02, est=120.0, previous=previous, now=100.0) == 30.0
 
 
 @pytest.mark.parametrize("est", [float("nan"), float("inf"), -1.0, 1e12])

@@ -62,3 +62,40 @@ def test_estimates_that_keep_time_bring_the_poll_to_the_expected_end(monkeypatch
     # seconds left at a time would take (waits of 500, 375, 281, ... s, then 10 s: 19 calls).
     assert clock.now - 2000.0 <= 10.0
     assert job.calls < 10
+
+
+class ProgressOnlyJob:
+    """A job with no estimate from NetSuite (estRemainingDuration 0.0, as in its documented
+    answers): pending for 15 s, then 0 to 50 percent in 1,000 s and the rest in 200 s."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock, self.end, self.calls = clock, 1215.0, 0
+
+    async def check_async_status(self, job_id: str, **options: object) -> AsyncJobStatus:
+        self.calls += 1
+        t = self.clock.now
+        if t < 15.0:
+            return AsyncJobStatus(job_id, AsyncStatus.PENDING, 0.0, 0.0)
+        if t >= self.end:
+            return AsyncJobStatus(job_id, AsyncStatus.FINISHED, 100.0, 0.0)
+        percent = (t - 15.0) / 20.0 if t < 1015.0 else 50.0 + (t - 1015.0) / 4.0
+        return AsyncJobStatus(job_id, AsyncStatus.PROCESSING, round(percent, 2), 0.0)
+
+
+def test_with_percent_alone_a_job_that_speeds_up_is_still_seen_soon_after_its_end(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(trigger_module, "asyncio", clock)
+    job = ProgressOnlyJob(clock)
+    trigger = AsyncJobStatusTrigger(job_id="JOB", poke_interval=10.0, max_poll_interval=3600.0)
+    coroutine = trigger.wait(job)  # type: ignore[arg-type]
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        assert done.value.status == "finished"
+    else:  # pragma: no cover - the loop awaited something real
+        raise AssertionError("the trigger's wait suspended")
+    # Neither the first progress after the pending answers (a few hundredths of a percent over
+    # seconds mostly spent queued) nor the slow first half sends a poll far past the end: the
+    # job is seen within poke_interval, with a quarter of the calls fixed 10 s polling takes (122).
+    assert clock.now - job.end <= 10.0
+    assert job.calls < 30
