@@ -12,15 +12,19 @@ The rule (also in docs/sensor.md):
    - the progress seen: percentCompleted gained since the previous poll, over the seconds between
      the two polls, extrapolated to 100 percent.
 
-   The progress seen needs a previous answer above 0 percent: after a pending one (0 percent)
-   the job started at some moment in between, so the seconds elapsed overstate its progress's
-   time (0.02 percent in 10 s extrapolates to 14 hours).
+   The progress seen needs a previous answer above 0 percent: after an answer at 0 percent
+   (pending, or a REST job with none of its tasks done) the job started at some moment in
+   between, so the seconds elapsed overstate its progress's time (0.02 percent in 10 s
+   extrapolates to 14 hours).
 
 2. With an estimate, wait a quarter (``FRACTION_OF_REMAINING``) of the smaller one, or an
-   eighth (``FRACTION_OF_PROGRESS``) when NetSuite gave none and the progress seen is all there
-   is: far from the end the waits are long, near it they shrink to ``min_interval``, so a job is
-   seen finished within about ``min_interval`` of its end while a long job is asked rarely.
-   Without any estimate, wait twice the previous wait (the first wait is ``min_interval``).
+   eighth (``FRACTION_OF_PROGRESS``) when NetSuite's is unusable and the progress seen is all
+   there is: far from the end the waits are long, near it they shrink to ``min_interval``, so a
+   job is seen finished within about ``min_interval`` of its end while a long job is asked
+   rarely. Without any estimate, wait twice the previous wait (the first wait is
+   ``min_interval``), except ``min_interval`` when the job has just moved off 0 percent (its pace
+   is measured from the next answer, however long it was queued) or reports 100 percent while
+   still running (it is about to end).
 
 3. From the second estimate from NetSuite in a row on, learn how far they can be trusted: the
    previous one, less the seconds elapsed since, predicts this one; the spread is the root mean
@@ -104,13 +108,15 @@ def _trusted(seconds: float) -> float | None:
 #: one estimate twice too long then overshoots the end (p95 delay 500-660 s on hour-long jobs
 #: with noisy estimates); 0.25 keeps the p95 delay at ``min_interval`` in every regime measured.
 FRACTION_OF_REMAINING = 0.25
-#: The share taken when the progress seen is the only estimate (NetSuite's is 0.0): a job's rate
-#: changes as it moves through its records, and the last interval's rate extrapolated to 100
-#: percent can be several times too long. Chosen from benchmarks/polling_budget.py's "useless"
-#: regime (docs/performance.md, "Polling budget"): with a quarter, one slow stretch overshot the
-#: end by up to ``max_interval`` (p95 delay 267 s at poke_interval 20 on hour-long jobs, more
-#: calls than fixed polling at that delay); an eighth keeps the p95 delay at ``min_interval``
-#: (a sixth did not at 10 s).
+#: The share of the seconds the progress seen says are left that the next wait takes, when it
+#: is the only estimate (NetSuite's is unusable: 0.0, not finite, negative or too large). If a
+#: job's pace changes from one stretch of records to the next (the benchmark's model, 10
+#: stretches of lognormal length, sigma 0.8; how NetSuite's jobs really move is UNVERIFIED), the
+#: last interval's pace extrapolated to 100 percent can be several times too slow. Chosen from
+#: benchmarks/polling_budget.py's "useless" regime (docs/performance.md, "Polling budget"): with
+#: a quarter, one slow stretch overshot the end by up to ``max_interval`` (p95 delay 267 s at
+#: poke_interval 10 and 20 on hour-long jobs, more calls than fixed polling at that delay); an
+#: eighth keeps the p95 delay at ``min_interval`` (a sixth did not at 10 s).
 FRACTION_OF_PROGRESS = 0.125
 #: Without any estimate, each wait is this many times the one before (from ``min_interval``).
 GROWTH_WITHOUT_ESTIMATE = 2.0
@@ -222,6 +228,12 @@ def next_poll(
             margin, expected = MARGIN_IN_SPREADS * spread, min(known)
             jump = min(expected * math.exp(margin), expected * math.exp(-margin) + min_interval)
             wanted = max(wanted, jump)
+    elif previous is not None and (
+        previous.percent_completed <= 0 < percent_completed or percent_completed >= 100
+    ):
+        # Just moved off 0 percent (its pace is measured over a short wait, however long it was
+        # queued), or at 100 percent and still running (about to end).
+        wanted = min_interval
     elif previous is not None and math.isfinite(previous.interval):
         wanted = previous.interval * GROWTH_WITHOUT_ESTIMATE
     else:

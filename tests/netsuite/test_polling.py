@@ -59,14 +59,22 @@ def test_the_smaller_estimate_wins_and_with_netsuites_a_quarter_of_it():
     assert interval(percent=20.0, est=40.0, previous=previous, now=100.0) == 10.0
 
 
-def test_progress_since_a_pending_answer_is_no_estimate():
-    # Pending (0 percent) 10 s ago, 0.02 percent now: the job started at some moment in between,
-    # so 0.02 percent per 10 s (14 hours to go) is not its rate. Back off as without an estimate
-    # (twice the last wait), instead of the longest wait.
+def test_a_job_just_off_0_percent_is_asked_again_soon_not_extrapolated():
+    # 0 percent 10 s ago, 0.02 percent now: the job started at some moment in between, so
+    # 0.02 percent per 10 s (14 hours to go) is not its pace. Measure it over the shortest wait,
+    # however long the job was queued, instead of waiting the longest.
     previous = PollSample(at=90.0, percent_completed=0.0, interval=10.0)
-    assert interval(percent=0.02, est=0.0, previous=previous, now=100.0) == 20.0
+    assert interval(percent=0.02, est=0.0, previous=previous, now=100.0) == 5.0
+    queued_long = PollSample(at=90.0, percent_completed=0.0, interval=250.0)
+    assert interval(percent=0.02, est=0.0, previous=queued_long, now=100.0) == 5.0
     # NetSuite's own estimate still counts.
     assert interval(percent=0.02, est=120.0, previous=previous, now=100.0) == 30.0
+
+
+def test_a_job_at_100_percent_still_running_is_asked_again_soon():
+    # No estimate and no progress to measure, but the job is about to end: not twice the last wait.
+    previous = PollSample(at=90.0, percent_completed=100.0, interval=40.0)
+    assert interval(percent=100.0, est=0.0, previous=previous, now=100.0) == 5.0
 
 
 @pytest.mark.parametrize("est", [float("nan"), float("inf"), -1.0, 1e12])

@@ -7,11 +7,16 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from airflow_asyncjob.netsuite.faults import ConfigurationError
-from airflow_asyncjob.netsuite.polling import PollSample, check_bounds, next_poll_interval
+from airflow_asyncjob.netsuite.polling import (
+    MAX_TRUSTED_ESTIMATE,
+    PollSample,
+    check_bounds,
+    next_poll_interval,
+)
 
 SETTINGS = settings(max_examples=300)
 
@@ -71,6 +76,62 @@ def test_a_trusted_estimate_on_the_first_poll_waits_a_quarter_of_it(bounds, est)
         max_interval=high,
     )
     assert interval == min(high, max(low, est / 4))
+
+
+unusable_estimates = st.sampled_from([0.0, -1.0, math.nan, math.inf, 1e12])
+running_percent = st.floats(min_value=0.01, max_value=99.99)
+
+
+@SETTINGS
+@given(
+    bounds=valid_bounds(),
+    est=unusable_estimates,
+    before=st.floats(min_value=-5.0, max_value=0.0),
+    percent=running_percent,
+    last_wait=st.floats(min_value=1e-3, max_value=1e7),
+    elapsed=st.floats(min_value=1e-3, max_value=1e6),
+)
+def test_a_job_just_off_0_percent_without_an_estimate_waits_the_shortest_wait(
+    bounds, est, before, percent, last_wait, elapsed
+):
+    low, high = bounds
+    previous = PollSample(at=0.0, percent_completed=before, interval=last_wait)
+    interval = next_poll_interval(
+        now=elapsed,
+        percent_completed=percent,
+        est_remaining_duration=est,
+        previous=previous,
+        min_interval=low,
+        max_interval=high,
+    )
+    assert interval == low  # its pace is unknown, however long it was queued
+
+
+@SETTINGS
+@given(
+    bounds=valid_bounds(),
+    est=unusable_estimates,
+    before=running_percent,
+    gained=st.floats(min_value=0.01, max_value=99.0),
+    elapsed=st.floats(min_value=1e-3, max_value=1e5),
+)
+def test_the_progress_seen_alone_waits_an_eighth_of_what_it_says_is_left(
+    bounds, est, before, gained, elapsed
+):
+    low, high = bounds
+    percent = before + gained
+    assume(percent < 100.0)
+    left = (100.0 - percent) * elapsed / (percent - before)
+    assume(left <= MAX_TRUSTED_ESTIMATE)
+    interval = next_poll_interval(
+        now=elapsed,
+        percent_completed=percent,
+        est_remaining_duration=est,
+        previous=PollSample(at=0.0, percent_completed=before, interval=low),
+        min_interval=low,
+        max_interval=high,
+    )
+    assert interval == pytest.approx(min(high, max(low, left / 8)))
 
 
 not_a_number_of_seconds = st.one_of(

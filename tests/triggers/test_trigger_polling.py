@@ -3,7 +3,10 @@ docs/sensor.md): estimates that keep time make it wait until close to the expect
 
 from __future__ import annotations
 
+import math
 import types
+
+import pytest
 
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncStatus
 from airflow_asyncjob.triggers import async_job_status as trigger_module
@@ -66,26 +69,46 @@ def test_estimates_that_keep_time_bring_the_poll_to_the_expected_end(monkeypatch
 
 class ProgressOnlyJob:
     """A job with no estimate from NetSuite (estRemainingDuration 0.0, as in its documented
-    answers): pending for 15 s, then 0 to 50 percent in 1,000 s and the rest in 200 s."""
+    answers): pending for ``pending`` s, then through ``stretches`` of (seconds, percent gained)
+    at an even pace within each."""
 
-    def __init__(self, clock: Clock) -> None:
-        self.clock, self.end, self.calls = clock, 1215.0, 0
+    def __init__(self, clock: Clock, pending: float, stretches: list[tuple[float, float]]) -> None:
+        self.clock, self.pending, self.stretches, self.calls = clock, pending, stretches, 0
+        self.end = pending + sum(seconds for seconds, _gained in stretches)
 
     async def check_async_status(self, job_id: str, **options: object) -> AsyncJobStatus:
         self.calls += 1
         t = self.clock.now
-        if t < 15.0:
+        if t < self.pending:
             return AsyncJobStatus(job_id, AsyncStatus.PENDING, 0.0, 0.0)
         if t >= self.end:
             return AsyncJobStatus(job_id, AsyncStatus.FINISHED, 100.0, 0.0)
-        percent = (t - 15.0) / 20.0 if t < 1015.0 else 50.0 + (t - 1015.0) / 4.0
+        into, percent = t - self.pending, 0.0
+        for seconds, gained in self.stretches:
+            if into < seconds:
+                percent += gained * into / seconds
+                break
+            into, percent = into - seconds, percent + gained
         return AsyncJobStatus(job_id, AsyncStatus.PROCESSING, round(percent, 2), 0.0)
 
 
-def test_with_percent_alone_a_job_that_speeds_up_is_still_seen_soon_after_its_end(monkeypatch):
+@pytest.mark.parametrize(
+    ("pending", "stretches"),
+    [
+        # a slow first half, then five times as fast: a quarter of the slow half's pace overshoots
+        (15.0, [(1000.0, 50.0), (100.0, 50.0)]),
+        # even pace after a short queue: a few hundredths of a percent over seconds mostly spent
+        # queued extrapolate to hours
+        (29.0, [(60.0, 100.0)]),
+        # even pace after ten minutes in the queue: the backed-off wait must not carry over
+        (600.0, [(360.0, 100.0)]),
+    ],
+    ids=["speeds-up", "short-queue", "long-queue"],
+)
+def test_with_percent_alone_a_job_is_seen_soon_after_its_end(monkeypatch, pending, stretches):
     clock = Clock()
     monkeypatch.setattr(trigger_module, "asyncio", clock)
-    job = ProgressOnlyJob(clock)
+    job = ProgressOnlyJob(clock, pending, stretches)
     trigger = AsyncJobStatusTrigger(job_id="JOB", poke_interval=10.0, max_poll_interval=3600.0)
     coroutine = trigger.wait(job)  # type: ignore[arg-type]
     try:
@@ -94,8 +117,8 @@ def test_with_percent_alone_a_job_that_speeds_up_is_still_seen_soon_after_its_en
         assert done.value.status == "finished"
     else:  # pragma: no cover - the loop awaited something real
         raise AssertionError("the trigger's wait suspended")
-    # Neither the first progress after the pending answers (a few hundredths of a percent over
-    # seconds mostly spent queued) nor the slow first half sends a poll far past the end: the
-    # job is seen within poke_interval, with a quarter of the calls fixed 10 s polling takes (122).
-    assert clock.now - job.end <= 10.0
-    assert job.calls < 30
+    # Seen soon after the end (a quarter of the slow half's pace: 79 s late; the pace from the
+    # pending answer: 88 s; the wait backed off in the queue: 310 s), with no more calls than
+    # polling every poke_interval from the start would take.
+    assert clock.now - job.end <= 2 * 10.0
+    assert job.calls <= math.ceil(job.end / 10.0) + 1
