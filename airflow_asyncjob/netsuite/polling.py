@@ -23,8 +23,8 @@ The rule (also in docs/sensor.md):
    job is seen finished within about ``min_interval`` of its end while a long job is asked
    rarely. Without any estimate, wait twice the previous wait (the first wait is
    ``min_interval``), except ``min_interval`` when the job has just moved off 0 percent (its pace
-   is measured from the next answer, however long it was queued) or reports 100 percent while
-   still running (it is about to end).
+   is measured from the next answer, however long it was queued) or has just reached 100
+   percent while still running (it is about to end; if it stays there, the waits double again).
 
 3. From the second estimate from NetSuite in a row on, learn how far they can be trusted: the
    previous one, less the seconds elapsed since, predicts this one; the spread is the root mean
@@ -114,9 +114,10 @@ FRACTION_OF_REMAINING = 0.25
 #: stretches of lognormal length, sigma 0.8; how NetSuite's jobs really move is UNVERIFIED), the
 #: last interval's pace extrapolated to 100 percent can be several times too slow. Chosen from
 #: benchmarks/polling_budget.py's "useless" regime (docs/performance.md, "Polling budget"): with
-#: a quarter, one slow stretch overshot the end by up to ``max_interval`` (p95 delay 267 s at
-#: poke_interval 10 and 20 on hour-long jobs, more calls than fixed polling at that delay); an
-#: eighth keeps the p95 delay at ``min_interval`` (a sixth did not at 10 s).
+#: a quarter, one slow stretch overshot the end by up to ``max_interval`` (p95 delay 200 to 272 s
+#: at poke_interval 10 to 60 on hour-long jobs), with a fifth by 37 to 68 s; a sixth keeps the
+#: p95 delay at ``min_interval`` just (20 s at 20, 58 s at 60), an eighth with room to spare,
+#: since the model is an assumption.
 FRACTION_OF_PROGRESS = 0.125
 #: Without any estimate, each wait is this many times the one before (from ``min_interval``).
 GROWTH_WITHOUT_ESTIMATE = 2.0
@@ -229,10 +230,12 @@ def next_poll(
             jump = min(expected * math.exp(margin), expected * math.exp(-margin) + min_interval)
             wanted = max(wanted, jump)
     elif previous is not None and (
-        previous.percent_completed <= 0 < percent_completed or percent_completed >= 100
+        previous.percent_completed <= 0 < percent_completed
+        or previous.percent_completed < 100 <= percent_completed < math.inf
     ):
         # Just moved off 0 percent (its pace is measured over a short wait, however long it was
-        # queued), or at 100 percent and still running (about to end).
+        # queued), or just reached 100 percent while still running (about to end; if it stays
+        # there, the waits double again from min_interval).
         wanted = min_interval
     elif previous is not None and math.isfinite(previous.interval):
         wanted = previous.interval * GROWTH_WITHOUT_ESTIMATE

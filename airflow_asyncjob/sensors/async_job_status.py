@@ -71,7 +71,7 @@ class AsyncJobStatusSensor(BaseSensorOperator, SkipMixin):
     estRemainingDuration or the progress seen says are left (the smaller; an estimate of 0.0 is
     none; an eighth when the progress seen since an answer above 0 percent is all there is), or
     after twice the last wait when neither is usable (``poke_interval`` when the job has just
-    moved off 0 percent, or reports 100 percent while running); from the second estimate from
+    moved off 0 percent, or just reached 100 percent while running); from the second estimate from
     NetSuite in a row on, it may come closer to the expected end: ``poke_interval`` past the
     earliest end a margin allows, the margin learnt from how much successive estimates disagreed
     with the time elapsed between them (the more they disagree, the wider, down to the quarter

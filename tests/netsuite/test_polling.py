@@ -71,10 +71,17 @@ def test_a_job_just_off_0_percent_is_asked_again_soon_not_extrapolated():
     assert interval(percent=0.02, est=120.0, previous=previous, now=100.0) == 30.0
 
 
-def test_a_job_at_100_percent_still_running_is_asked_again_soon():
-    # No estimate and no progress to measure, but the job is about to end: not twice the last wait.
-    previous = PollSample(at=90.0, percent_completed=100.0, interval=40.0)
-    assert interval(percent=100.0, est=0.0, previous=previous, now=100.0) == 5.0
+def test_a_job_reaching_100_percent_still_running_is_asked_again_soon_then_less_often():
+    # No estimate and no progress to measure, but the job is about to end: not twice the last
+    # wait. If it stays at 100 percent, the waits double again from the shortest.
+    previous, now, waits = PollSample(at=0.0, percent_completed=80.0, interval=40.0), 0.0, []
+    for _ in range(4):
+        now += previous.interval
+        previous = next_poll(
+            now=now, percent_completed=100.0, est_remaining_duration=0.0, previous=previous, **BOUNDS
+        )
+        waits.append(previous.interval)
+    assert waits == [5.0, 10.0, 20.0, 40.0]
 
 
 @pytest.mark.parametrize("est", [float("nan"), float("inf"), -1.0, 1e12])
