@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from airflow_asyncjob.netsuite import operations
 from airflow_asyncjob.netsuite.channels import AccountChannel, lease_channel
 from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError, NetSuiteError
+from airflow_asyncjob.netsuite.limiter import Slot
 from airflow_asyncjob.netsuite.models import AsyncJobStatus, AsyncResultPage, ConcurrencyGovernance
 from airflow_asyncjob.netsuite.process_state import PROCESS_STATE
 from airflow_asyncjob.netsuite.retry import RetryPolicy
@@ -168,15 +169,20 @@ class AsyncNetSuiteClient(operations.ClientBase):
     async def _run(
         self, call: operations.Call[T], *, retry_refused: bool = True, policy: RetryPolicy | None = None
     ) -> T:
-        retrying = (policy or self.retry).async_retrying(call.operation, retry_refused=retry_refused)
-        answer: Any = await retrying(self._attempt, call)
+        slot = self.channel.limiter.slot(call.job_id)
+        await slot.reserve()  # in line before the retry controller exists (see Slot)
+        try:
+            retrying = (policy or self.retry).async_retrying(call.operation, retry_refused=retry_refused)
+            answer: Any = await retrying(self._attempt, call, slot)
+        finally:
+            slot.release()  # held only if the first attempt never started
         return call.parse(answer)
 
-    async def _attempt(self, call: operations.Call[Any]) -> Any:
+    async def _attempt(self, call: operations.Call[Any], slot: Slot) -> Any:
         s = self.settings
         service = self.channel.service(s.endpoint_version, s.url, s.timeout, records=call.records)
         limiter = self.channel.limiter
-        async with limiter.slot(call.job_id) as epoch:
+        async with slot as epoch:
             # The passport is made once a slot is held, so its timestamp is fresh when sent.
             headers = operations.soap_headers(service, s.endpoint_version, s.credentials, self.on_signature)
             try:

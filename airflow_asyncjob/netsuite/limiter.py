@@ -29,8 +29,8 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
+from types import TracebackType
 
 from airflow_asyncjob.netsuite.faults import ConfigurationError
 
@@ -85,19 +85,14 @@ class AimdLimiter:
     def __repr__(self) -> str:
         return f"AimdLimiter(limit={self.limit}, ceiling={self.ceiling}, in_flight={self.in_flight})"
 
-    @asynccontextmanager
-    async def slot(self, key: str | None = None) -> AsyncIterator[int]:
-        """Hold one in-flight slot; yields the epoch to hand back to :meth:`throttled`.
+    def slot(self, key: str | None = None) -> Slot:
+        """One request's Slot: ``async with limiter.slot(key) as epoch`` holds an in-flight slot
+        for one attempt and yields the epoch to hand back to :meth:`throttled`.
 
         ``key`` names what the request is for (a poll's job id); if a request with this key was
         refused (``throttled(epoch, key)``), this one waits ahead of the never-refused ones.
         """
-        first = key is not None and self._refused.pop(key, False)
-        epoch = await self._acquire(first)
-        try:
-            yield epoch
-        finally:
-            self._release()
+        return Slot(self, key)
 
     def succeeded(self) -> None:
         """A request got an answer: widen the window, up to the ceiling, by
@@ -160,6 +155,51 @@ class AimdLimiter:
             if not waiter.done():
                 self.in_flight += 1
                 waiter.set_result(None)
+
+
+class Slot:
+    """A request's place in an AimdLimiter's line, used attempt after attempt (from
+    :meth:`AimdLimiter.slot`): ``async with slot as epoch`` holds one in-flight slot for one
+    attempt and yields the epoch to hand back to :meth:`AimdLimiter.throttled`.
+
+    ``await slot.reserve()`` waits in line before the first attempt is even set up, and holds
+    the slot it gets until the next ``async with slot`` uses it; ``release()`` gives back
+    a reserved slot that no attempt used. A client reserves before it builds its retry controller, so
+    that a request queued behind thousands of others (10,000 waiting triggers) holds only its
+    own coroutine and future while it waits, not a tenacity controller and the chain of
+    coroutines under it: fewer objects for each full garbage collection to walk
+    (docs/performance.md).
+    """
+
+    __slots__ = ("_limiter", "_key", "_epoch")
+
+    def __init__(self, limiter: AimdLimiter, key: str | None = None) -> None:
+        self._limiter = limiter
+        self._key = key
+        self._epoch: int | None = None  # the epoch it was acquired in, while held
+
+    async def reserve(self) -> int:
+        """Wait for an in-flight slot, unless one is already held; the epoch it was acquired in.
+        Served first when this key was refused last time (see :meth:`AimdLimiter.throttled`)."""
+        if self._epoch is None:
+            key, limiter = self._key, self._limiter
+            first = key is not None and limiter._refused.pop(key, False)
+            self._epoch = await limiter._acquire(first)
+        return self._epoch
+
+    def release(self) -> None:
+        """Give back the slot held, if one is (a reserved slot no attempt used, too)."""
+        if self._epoch is not None:
+            self._epoch = None
+            self._limiter._release()
+
+    async def __aenter__(self) -> int:
+        return await self.reserve()
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.release()
 
 
 def refused_poll_interval(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -277,3 +278,32 @@ async def test_a_refused_connection_is_named_in_the_error_and_the_first_warning(
     assert len(warnings) == FAST_RETRY.max_attempts - 1  # network errors are still retried
     assert warnings[0].startswith(f"checkAsyncStatus for job {EXAMPLE_JOB_IDS['finished']}: {refused}; ")
     assert "; attempt 1 failed, retrying in " in warnings[0]
+
+
+async def test_async_polls_queued_behind_one_slot_all_end_and_give_every_slot_back(emulator, monkeypatch):
+    # Each call waits in line for its first slot before its retry controller is set up; a retried
+    # attempt waits in line again, and a call cancelled while it waits leaves no slot behind.
+    set_connection(monkeypatch, emulator, max_in_flight=1)
+    job_ids = [
+        emulator.create_job({"operation": "asyncAddList", "records": [{"externalId": f"r{n}"}]})
+        for n in range(5)
+    ]
+    emulator.inject("soap_fault", code="UNEXPECTED_ERROR", operation="checkAsyncStatus", after=1)
+    async with hook().get_async_conn() as client:
+        limiter = client.channel.limiter
+        await client.check_async_status(job_ids[0])  # the channel is open and its schema loaded
+        before = emulator.stats()["requests"]["checkAsyncStatus"]
+        polls = [asyncio.create_task(client.check_async_status(job_id)) for job_id in job_ids]
+        cancelled = asyncio.create_task(client.check_async_status(job_ids[0]))
+        await asyncio.sleep(0)
+        assert limiter.waiting >= 4  # one slot: the others wait in line
+        cancelled.cancel()
+        statuses = await asyncio.wait_for(asyncio.gather(*polls), timeout=60)
+        assert [status.job_id for status in statuses] == job_ids
+        assert isinstance(
+            (await asyncio.gather(cancelled, return_exceptions=True))[0], asyncio.CancelledError
+        )
+        assert limiter.in_flight == 0 and limiter.waiting == 0
+        await client.check_async_status(job_ids[0])  # the slot is still there to be had
+    sent = emulator.stats()["requests"]["checkAsyncStatus"] - before
+    assert sent == len(job_ids) + 2  # one poll retried, the last one; the cancelled one sent nothing

@@ -177,3 +177,59 @@ async def test_a_refused_request_keeps_its_place_ahead_of_the_never_refused():
     await held.__aexit__(None, None, None)
     await asyncio.gather(*tasks)
     assert order == ["job-1", "job-9"]  # ahead once, for the retry of its refusal; then in turn
+
+
+async def test_a_reserved_slot_is_the_one_the_next_attempt_uses_and_only_once():
+    limiter = AimdLimiter(1)
+    slot = limiter.slot()
+
+    async def attempts():
+        epoch = await slot.reserve()
+        assert limiter.in_flight == 1
+        assert await slot.reserve() == epoch  # already held: no second slot, no wait
+        async with slot as held:  # the attempt uses the reserved slot (a second one would never come)
+            assert held == epoch and limiter.in_flight == 1
+        assert limiter.in_flight == 0
+        slot.release()  # nothing held: nothing given back twice
+        assert limiter.in_flight == 0
+        async with slot:  # the next attempt waits in line again
+            assert limiter.in_flight == 1
+
+    await asyncio.wait_for(attempts(), timeout=10)
+    assert limiter.in_flight == 0
+
+
+async def test_a_reserved_slot_no_attempt_used_goes_to_the_next_in_line():
+    limiter, order = AimdLimiter(1), []
+    unused = limiter.slot()
+    await unused.reserve()
+
+    async def request(n):
+        async with limiter.slot():
+            order.append(n)
+
+    waiters = [asyncio.create_task(request(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    assert limiter.waiting == 3
+    unused.release()
+    await asyncio.gather(*waiters)
+    assert order == [0, 1, 2] and limiter.in_flight == 0 and limiter.waiting == 0
+
+
+async def test_a_refused_key_reserves_ahead_of_the_line():
+    limiter, order = AimdLimiter(1), []
+    held = limiter.slot()
+    await held.reserve()
+    limiter.throttled(limiter._epoch, "job-2")
+
+    async def request(key):
+        slot = limiter.slot(key)
+        await slot.reserve()
+        order.append(key)
+        slot.release()
+
+    tasks = [asyncio.create_task(request(f"job-{n}")) for n in range(3)]
+    await asyncio.sleep(0)
+    held.release()
+    await asyncio.gather(*tasks)
+    assert order == ["job-2", "job-0", "job-1"]

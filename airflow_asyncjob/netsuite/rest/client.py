@@ -54,6 +54,7 @@ from airflow_asyncjob.netsuite.faults import (
     SubmitOutcomeUnknownError,
 )
 from airflow_asyncjob.netsuite.job_ids import require_job_id
+from airflow_asyncjob.netsuite.limiter import Slot
 from airflow_asyncjob.netsuite.models import AsyncJobStatus
 from airflow_asyncjob.netsuite.rest import errors
 from airflow_asyncjob.netsuite.rest.auth import rest_auth
@@ -516,18 +517,23 @@ class AsyncRestClient(_RestBase):
     async def _drive(self, flow: _Flow[T], *, retry_refused: bool = True) -> T:
         call = next(flow)
         while True:
-            retrying = self.retry.async_retrying(call.operation, retry_refused=retry_refused)
-            response: httpx.Response = await retrying(self._attempt, call)
+            slot = self.channel.limiter.slot(call.job_id)
+            await slot.reserve()  # in line before the retry controller exists (see Slot)
+            try:
+                retrying = self.retry.async_retrying(call.operation, retry_refused=retry_refused)
+                response: httpx.Response = await retrying(self._attempt, call, slot)
+            finally:
+                slot.release()  # held only if the first attempt never started
             try:
                 call = flow.send(response)
             except StopIteration as stop:
                 result: T = stop.value
                 return result
 
-    async def _attempt(self, call: _Call) -> httpx.Response:
+    async def _attempt(self, call: _Call, slot: Slot) -> httpx.Response:
         http = self.channel.http
         limiter = self.channel.limiter
-        async with limiter.slot(call.job_id) as epoch:
+        async with slot as epoch:
             request = self._build(http, call)
             try:
                 response = await http.send(request, auth=self.auth)
