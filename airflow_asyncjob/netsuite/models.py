@@ -142,7 +142,9 @@ class AsyncJobStatus:
         A REST job with its task counts says them instead of a time estimate (REST gives none):
         ``job finishedWithErrors, 100.0% completed, 5 of 5 tasks completed (42)``; one polled
         without its tasks says when they come instead of a percent and an estimate it does not
-        have: ``job processing, task counts come when the job completes (42)``.
+        have: ``job processing, task counts come when the job completes (42)``. An estimate
+        that is not a finite number, or 0.0 while the job is still pending or processing
+        (NetSuite's "no estimate"), reads ``remaining time unknown``.
         """
         if self.tasks_unread:
             return f"job {self.status.value}, {TASKS_UNREAD_TEXT} ({self.job_id})"
@@ -152,11 +154,11 @@ class AsyncJobStatus:
                 f"job {self.status.value}, {self.percent_completed:.1f}% completed, "
                 f"{done} of {self.tasks_total} tasks completed ({self.job_id})"
             )
-        remaining = (
-            f"about {self.est_remaining_duration:.0f} s remaining"
-            if math.isfinite(self.est_remaining_duration)
-            else "remaining time unknown"
-        )
+        # 0.0 from a job still running is NetSuite's "no estimate" (its documented pending
+        # answer), as adaptive polling reads it (polling.py), not "about 0 s remaining".
+        estimate = self.est_remaining_duration
+        known = math.isfinite(estimate) and (estimate > 0 or self.status.is_terminal)
+        remaining = f"about {estimate:.0f} s remaining" if known else "remaining time unknown"
         return (
             f"job {self.status.value}, {self.percent_completed:.1f}% completed, {remaining} ({self.job_id})"
         )

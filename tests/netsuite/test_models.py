@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from airflow_asyncjob.netsuite.faults import NetSuiteResponseError
@@ -70,3 +72,18 @@ def test_status_round_trips_through_its_xcom_shape():
 def test_describe_gives_the_poke_log_line():
     status = parse_async_status(answer(), requested_job_id="JOB-1")
     assert status.describe() == "job processing, 42.5% completed, about 12 s remaining (JOB-1)"
+
+
+@pytest.mark.parametrize(
+    ("status", "seconds", "said"),
+    [
+        (AsyncStatus.PENDING, 0.0, "remaining time unknown"),  # NetSuite's documented pending answer
+        (AsyncStatus.PROCESSING, 0.0, "remaining time unknown"),
+        (AsyncStatus.PROCESSING, 0.4, "about 0 s remaining"),
+        (AsyncStatus.PROCESSING, math.inf, "remaining time unknown"),
+        (AsyncStatus.FINISHED, 0.0, "about 0 s remaining"),
+    ],
+)
+def test_describe_says_no_estimate_rather_than_zero_seconds_for_a_running_job(status, seconds, said):
+    line = AsyncJobStatus("JOB-1", status, 0.0, seconds).describe()
+    assert line == f"job {status.value}, 0.0% completed, {said} (JOB-1)"

@@ -75,7 +75,7 @@ def test_every_status_and_policy(airflow_db, emulator, capfd, final_status, poli
     output = capfd.readouterr().out
     # one line per poke with job id, status, percent and seconds remaining; the job passes
     # through pending and processing before its final status
-    assert f"NetSuite async job pending, 0.0% completed, about 0 s remaining ({job_id})" in output
+    assert f"NetSuite async job pending, 0.0% completed, remaining time unknown ({job_id})" in output
     assert "NetSuite async job processing, " in output
     assert f"NetSuite async job {final_status}, 100.0% completed, about 0 s remaining ({job_id})" in output
     if sensor_state == "success":
