@@ -118,10 +118,15 @@ def is_rest_entry(entry: Mapping[str, Any]) -> bool:
 def job_remaining_text(entry: Mapping[str, Any]) -> str | None:
     """What the tab and the nav page show as the time remaining: NetSuite's estRemainingDuration
     in words (``remaining_text``), or, for a running REST job, that REST gives none (not "none",
-    which would read as "about to end")."""
-    if is_rest_entry(entry) and entry.get("status") not in TERMINAL_JOB:
-        return REST_NO_ESTIMATE
-    return remaining_text(entry.get("est_remaining_duration"))
+    which would read as "about to end"); None (the page says "unknown") for a running SOAP job
+    whose estimate is 0.0, NetSuite's "no estimate" (its documented pending answer)."""
+    seconds = entry.get("est_remaining_duration")
+    if entry.get("status") not in TERMINAL_JOB:
+        if is_rest_entry(entry):
+            return REST_NO_ESTIMATE
+        if isinstance(seconds, (int, float)) and seconds <= 0:
+            return None
+    return remaining_text(seconds)
 
 
 def tasks_text(entry: Mapping[str, Any]) -> str | None:

@@ -147,10 +147,12 @@ def emulator_url(stack: AirflowStack) -> str:
     return json.loads(stack.connection_uri or "{}")["host"]
 
 
-def create_job(stack: AirflowStack, processing_seconds: float, records=RECORDS) -> str:
+def create_job(
+    stack: AirflowStack, processing_seconds: float, records=RECORDS, pending_seconds: float = 2
+) -> str:
     spec = {
         "operation": "asyncUpsertList",
-        "pending_seconds": 2,
+        "pending_seconds": pending_seconds,
         "processing_seconds": processing_seconds,
         "start_on_first_request": True,
         "records": records,
@@ -217,7 +219,8 @@ def test_the_tab_follows_a_deferred_job_and_the_nav_page_lists_it(stack, browser
 
     # 60 s from the sensor's first poke: time for the deferral, the login and two looks on a busy machine.
     job_id = create_job(stack, processing_seconds=60)
-    long_job = create_job(stack, processing_seconds=900, records=RECORDS[:3])
+    # Queued all along: NetSuite's pending answer has estRemainingDuration 0.0, its "no estimate".
+    long_job = create_job(stack, processing_seconds=900, records=RECORDS[:3], pending_seconds=900)
     run_id = stack.trigger("ui_netsuite_job", {"job_id": job_id})
     stack.trigger("ui_netsuite_job", {"job_id": long_job})
     wait_for(
@@ -273,6 +276,8 @@ def test_the_tab_follows_a_deferred_job_and_the_nav_page_lists_it(stack, browser
         60,
     )
     assert "deferred" in row.text
+    status, remaining = (row.find_elements(By.TAG_NAME, "td")[i].text for i in (2, 4))
+    assert (status, remaining) == ("pending", "unknown")  # not "none", which reads as about to end
     assert browser.find_elements(By.CSS_SELECTOR, f"#recent tr[data-job-id='{job_id}']")
     assert "1234567_SB1" in browser.find_element(By.ID, "accounts").text
     browser.switch_to.default_content()

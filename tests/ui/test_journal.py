@@ -116,6 +116,18 @@ def test_a_soap_job_shows_no_task_count_and_its_estimate():
     assert (shown["tasks_text"], shown["est_remaining_text"]) == (None, "under a minute")
 
 
+def test_a_pending_soap_job_shows_its_time_remaining_unknown_not_none():
+    from airflow_asyncjob.ui import store
+    from airflow_asyncjob.ui.app import _job_fields
+
+    entry = journal.new_entry("sensor", conn_id="ns", job_id="J")
+    journal.add_poll(entry, AsyncJobStatus("J", AsyncStatus.PENDING, 0.0, 0.0))  # NetSuite's "no estimate"
+    assert _job_fields(entry)["est_remaining_text"] is None  # the page says "unknown"
+    assert store.job_remaining_text(entry) is None
+    journal.add_poll(entry, AsyncJobStatus("J", AsyncStatus.FINISHED, 100.0, 0.0))
+    assert _job_fields(entry)["est_remaining_text"] == "none"  # ended: nothing remains
+
+
 def test_a_rest_outcome_replaces_the_counts_of_the_first_poke():
     from airflow_asyncjob.ui.app import _job_fields
 
