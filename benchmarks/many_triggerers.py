@@ -81,22 +81,23 @@ async def triggerer(plan: list[dict[str, Any]], args: argparse.Namespace) -> dic
     from airflow_asyncjob.netsuite.faults import ConcurrencyLimitError
     from airflow_asyncjob.triggers.async_job_status import AsyncJobStatusTrigger
 
-    # Observe every HTTP attempt (the real method, wrapped): which job, when it was asked for
-    # (before its wait for a limiter slot), when it ended, refused or not.
+    # Observe every call (the real ``_run``, wrapped, which waits in line for its first slot):
+    # which job, when it was asked for (before that wait), when it ended, refused or not. A
+    # trigger's poll is one attempt: it asks for a refusal back (``retry_refused=False``).
     attempts: dict[str, list[tuple[float, float, bool]]] = {}
-    original = async_client.AsyncNetSuiteClient._attempt
+    original = async_client.AsyncNetSuiteClient._run
 
-    async def observed(self: Any, call: Any) -> Any:
+    async def observed(self: Any, call: Any, **options: Any) -> Any:
         asked = time.monotonic()
         try:
-            answer = await original(self, call)
+            answer = await original(self, call, **options)
         except ConcurrencyLimitError:
             attempts.setdefault(call.job_id or "", []).append((asked, time.monotonic(), True))
             raise
         attempts.setdefault(call.job_id or "", []).append((asked, time.monotonic(), False))
         return answer
 
-    async_client.AsyncNetSuiteClient._attempt = observed  # type: ignore[method-assign]
+    async_client.AsyncNetSuiteClient._run = observed  # type: ignore[method-assign]
 
     timeline: list[tuple[float, int, int, int]] = []  # (s from the start, limits, in flight, waiting)
     decreases = [0]
@@ -332,6 +333,12 @@ def main() -> int:
     print_timeline("1 process", one)
     if args.json:
         Path(args.json).write_text(json.dumps({"many": many, "one": one}))
+    wrong = {
+        label: r["other_outcomes"] for label, r in (("many", many), ("one", one)) if r["ok"] != r["jobs"]
+    }
+    if wrong:  # figures of a run whose jobs did not end as planned measure nothing
+        print(f"\nINVALID RUN: jobs that did not end as planned: {wrong}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -180,9 +180,10 @@ class AsyncNetSuiteClient(operations.ClientBase):
 
     async def _attempt(self, call: operations.Call[Any], slot: Slot) -> Any:
         s = self.settings
-        service = self.channel.service(s.endpoint_version, s.url, s.timeout, records=call.records)
         limiter = self.channel.limiter
         async with slot as epoch:
+            # Inside the slot: whatever fails here gives the slot back before any retry's wait.
+            service = self.channel.service(s.endpoint_version, s.url, s.timeout, records=call.records)
             # The passport is made once a slot is held, so its timestamp is fresh when sent.
             headers = operations.soap_headers(service, s.endpoint_version, s.credentials, self.on_signature)
             try:

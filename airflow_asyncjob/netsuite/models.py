@@ -143,8 +143,9 @@ class AsyncJobStatus:
         ``job finishedWithErrors, 100.0% completed, 5 of 5 tasks completed (42)``; one polled
         without its tasks says when they come instead of a percent and an estimate it does not
         have: ``job processing, task counts come when the job completes (42)``. An estimate
-        that is not a finite number, or 0.0 while the job is still pending or processing
-        (NetSuite's "no estimate"), reads ``remaining time unknown``.
+        that is not a finite number, or 0.0 while the job has not ended (pending, processing,
+        retry: NetSuite's "no estimate"; a negative one is read as 0.0), reads ``remaining time
+        unknown``.
         """
         if self.tasks_unread:
             return f"job {self.status.value}, {TASKS_UNREAD_TEXT} ({self.job_id})"

@@ -289,21 +289,63 @@ async def test_async_polls_queued_behind_one_slot_all_end_and_give_every_slot_ba
         for n in range(5)
     ]
     emulator.inject("soap_fault", code="UNEXPECTED_ERROR", operation="checkAsyncStatus", after=1)
+
+    async def polls_through_one_slot() -> int:
+        async with hook().get_async_conn() as client:
+            limiter = client.channel.limiter
+            await client.check_async_status(job_ids[0])  # the channel is open and its schema loaded
+            before = emulator.stats()["requests"]["checkAsyncStatus"]
+            polls = [asyncio.create_task(client.check_async_status(job_id)) for job_id in job_ids]
+            cancelled = asyncio.create_task(client.check_async_status(job_ids[0]))
+            await asyncio.sleep(0)
+            assert limiter.waiting >= 4  # one slot: the others wait in line
+            cancelled.cancel()
+            statuses = await asyncio.gather(*polls)
+            assert [status.job_id for status in statuses] == job_ids
+            assert isinstance(
+                (await asyncio.gather(cancelled, return_exceptions=True))[0], asyncio.CancelledError
+            )
+            assert limiter.in_flight == 0 and limiter.waiting == 0
+            await client.check_async_status(job_ids[0])  # the slot is still there to be had
+        return emulator.stats()["requests"]["checkAsyncStatus"] - before
+
+    sent = await asyncio.wait_for(polls_through_one_slot(), timeout=60)  # a slot never given back hangs
+    assert sent == len(job_ids) + 2  # one poll retried, the last one; the cancelled one sent nothing
+
+
+async def test_an_async_retry_waits_its_backoff_without_holding_the_accounts_slot(emulator, monkeypatch):
+    set_connection(monkeypatch, emulator, max_in_flight=1)
+    job_id = emulator.create_job({"operation": "asyncAddList", "records": [{"externalId": "a"}]})
+    emulator.inject("soap_fault", code="UNEXPECTED_ERROR", operation="checkAsyncStatus", after=1)
+    in_flight_at_retry = []
+
+    class AtRetry(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:  # tenacity's warning, just before its wait
+            in_flight_at_retry.append(limiter.in_flight)
+
+    retry_log = logging.getLogger("airflow_asyncjob.netsuite.retry")
+    handler = AtRetry(logging.WARNING)
+    retry_log.addHandler(handler)
+    try:
+        async with hook().get_async_conn() as client:
+            limiter = client.channel.limiter
+            await client.check_async_status(job_id)  # the channel is open and its schema loaded
+            status = await asyncio.wait_for(client.check_async_status(job_id), timeout=30)
+    finally:
+        retry_log.removeHandler(handler)
+    assert status.job_id == job_id
+    assert in_flight_at_retry == [0]
+
+
+async def test_an_async_call_that_fails_before_its_first_attempt_gives_its_slot_back(emulator, monkeypatch):
+    from airflow_asyncjob.netsuite.retry import RetryPolicy as Policy
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no retry controller")
+
     async with hook().get_async_conn() as client:
         limiter = client.channel.limiter
-        await client.check_async_status(job_ids[0])  # the channel is open and its schema loaded
-        before = emulator.stats()["requests"]["checkAsyncStatus"]
-        polls = [asyncio.create_task(client.check_async_status(job_id)) for job_id in job_ids]
-        cancelled = asyncio.create_task(client.check_async_status(job_ids[0]))
-        await asyncio.sleep(0)
-        assert limiter.waiting >= 4  # one slot: the others wait in line
-        cancelled.cancel()
-        statuses = await asyncio.wait_for(asyncio.gather(*polls), timeout=60)
-        assert [status.job_id for status in statuses] == job_ids
-        assert isinstance(
-            (await asyncio.gather(cancelled, return_exceptions=True))[0], asyncio.CancelledError
-        )
+        monkeypatch.setattr(Policy, "async_retrying", broken)
+        with pytest.raises(RuntimeError, match="no retry controller"):
+            await asyncio.wait_for(client.check_async_status(EXAMPLE_JOB_IDS["finished"]), timeout=30)
         assert limiter.in_flight == 0 and limiter.waiting == 0
-        await client.check_async_status(job_ids[0])  # the slot is still there to be had
-    sent = emulator.stats()["requests"]["checkAsyncStatus"] - before
-    assert sent == len(job_ids) + 2  # one poll retried, the last one; the cancelled one sent nothing

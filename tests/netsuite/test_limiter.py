@@ -212,7 +212,7 @@ async def test_a_reserved_slot_no_attempt_used_goes_to_the_next_in_line():
     await asyncio.sleep(0)
     assert limiter.waiting == 3
     unused.release()
-    await asyncio.gather(*waiters)
+    await asyncio.wait_for(asyncio.gather(*waiters), timeout=10)
     assert order == [0, 1, 2] and limiter.in_flight == 0 and limiter.waiting == 0
 
 
@@ -231,5 +231,5 @@ async def test_a_refused_key_reserves_ahead_of_the_line():
     tasks = [asyncio.create_task(request(f"job-{n}")) for n in range(3)]
     await asyncio.sleep(0)
     held.release()
-    await asyncio.gather(*tasks)
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=10)
     assert order == ["job-2", "job-0", "job-1"]
