@@ -163,11 +163,11 @@ class Slot:
     attempt and yields the epoch to hand back to :meth:`AimdLimiter.throttled`.
 
     ``await slot.reserve()`` waits in line before the first attempt is even set up, and holds
-    the slot it gets until the next ``async with slot`` uses it; ``release()`` gives back
-    a reserved slot that no attempt used. A client reserves before it builds its retry controller, so
-    that a request queued behind thousands of others (10,000 waiting triggers) holds only its
-    own coroutine and future while it waits, not a tenacity controller and the chain of
-    coroutines under it: fewer objects for each full garbage collection to walk
+    the slot it gets until the next ``async with slot`` uses it; ``release()`` gives back a
+    reserved slot that no attempt used. A client reserves before it builds its retry
+    controller, so that a request queued behind thousands of others (10,000 waiting triggers)
+    holds only its own coroutine and future while it waits, not a tenacity controller and the
+    chain of coroutines under it: fewer objects for each full garbage collection to walk
     (docs/performance.md).
     """
 

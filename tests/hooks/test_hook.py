@@ -338,14 +338,12 @@ async def test_an_async_retry_waits_its_backoff_without_holding_the_accounts_slo
 
 
 async def test_an_async_call_that_fails_before_its_first_attempt_gives_its_slot_back(emulator, monkeypatch):
-    from airflow_asyncjob.netsuite.retry import RetryPolicy as Policy
-
     def broken(*args, **kwargs):
         raise RuntimeError("no retry controller")
 
     async with hook().get_async_conn() as client:
         limiter = client.channel.limiter
-        monkeypatch.setattr(Policy, "async_retrying", broken)
+        monkeypatch.setattr(RetryPolicy, "async_retrying", broken)
         with pytest.raises(RuntimeError, match="no retry controller"):
             await asyncio.wait_for(client.check_async_status(EXAMPLE_JOB_IDS["finished"]), timeout=30)
         assert limiter.in_flight == 0 and limiter.waiting == 0
